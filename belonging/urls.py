@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from surveys import views as survey_views
+
+urlpatterns = [
+    path("", survey_views.home, name="home"),
+    path("login/", survey_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("health/", include("surveys.health_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/", include("surveys.api_urls")),
+    path("api/v1/", include("analytics.api_urls")),
+    path("", include("surveys.urls")),
+    path("", include("analytics.urls")),
+]
