@@ -1,1 +1,28 @@
-urlpatterns = []
+from django.urls import path
+
+from . import student, views
+
+urlpatterns = [
+    path("teach/", views.teacher_home, name="teacher-home"),
+    path("teach/sessions/open/", views.open_session, name="session-open"),
+    path("teach/sessions/<str:public_id>/", views.session_detail, name="session-detail"),
+    path(
+        "teach/sessions/<str:public_id>/projector/",
+        views.session_detail,
+        {"projector": True},
+        name="session-projector",
+    ),
+    path("teach/sessions/<str:public_id>/close/", views.close_session, name="session-close"),
+    path("schools/<str:public_id>/", views.school_home, name="school-home"),
+    path("schools/<str:public_id>/series/", views.create_series, name="series-create"),
+    path("series/<str:public_id>/waves/", views.create_wave, name="wave-create"),
+    path(
+        "waves/<str:public_id>/<str:action>/",
+        views.wave_action,
+        name="wave-action",
+    ),
+    path("districts/<str:public_id>/", views.district_home, name="district-home"),
+    path("join/", student.join, name="student-join"),
+    path("s/<str:code>/", student.survey, name="student-survey"),
+    path("s/<str:code>/thanks/", student.thanks, name="student-thanks"),
+]

@@ -1,10 +1,164 @@
+"""Staff pages: home, the teacher's classes and sessions, the leader's series and waves."""
+
+import segno
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
+from . import access, services
+from .forms import SeriesForm, WaveForm
+from .models import Membership, Session, Wave
+from .permissions import MANAGE_WAVES, RUN_SESSIONS, VIEW_DISTRICT, VIEW_RESULTS
 
-def home(request):
-    return HttpResponse("belonging")
+Role = Membership.Role
 
 
 class LoginView(auth_views.LoginView):
-    pass
+    template_name = "login.html"
+
+    def form_invalid(self, form):
+        username = form.data.get("username", "")[:150]
+        services.audit(None, "login.failed", target=username)
+        return super().form_invalid(form)
+
+
+@login_required
+def home(request):
+    user = request.user
+    return render(request, "home.html", {
+        "teach": access.schools_for_user(user, RUN_SESSIONS).exists(),
+        "schools": access.schools_for_user(user, VIEW_RESULTS),
+        "districts": [m.district for m in user.memberships.filter(role=Role.DISTRICT_ADMIN)],
+    })
+
+
+@login_required
+def teacher_home(request):
+    rows = []
+    for school in access.schools_for_user(request.user, RUN_SESSIONS):
+        waves = Wave.objects.filter(series__school=school, status=Wave.Status.OPEN)
+        for class_group in access.classes_for_user(request.user, school, RUN_SESSIONS):
+            for wave in waves:
+                session = wave.sessions.filter(class_group=class_group,
+                                               status=Session.Status.OPEN).first()
+                rows.append({"class": class_group, "wave": wave, "session": session})
+    return render(request, "teach/home.html", {"rows": rows})
+
+
+@login_required
+@require_POST
+def open_session(request):
+    wave = access.get_wave_for_user(request.user, request.POST.get("wave", ""), RUN_SESSIONS)
+    class_group = access.get_class_for_user(request.user, request.POST.get("class", ""),
+                                            RUN_SESSIONS)
+    try:
+        session = services.open_session(wave, class_group, by=request.user)
+    except services.ServiceError as err:
+        messages.error(request, str(err))
+        return redirect("teacher-home")
+    return redirect("session-detail", public_id=session.public_id)
+
+
+def _join_url(request, session):
+    return request.build_absolute_uri(reverse("student-survey", args=[session.code]))
+
+
+@login_required
+def session_detail(request, public_id, projector=False):
+    session = access.get_session_for_user(request.user, public_id, RUN_SESSIONS)
+    join_url = _join_url(request, session)
+    qr = segno.make(join_url, error="m")
+    return render(request, "teach/projector.html" if projector else "teach/session.html", {
+        "session": session,
+        "join_url": join_url,
+        "join_address": request.build_absolute_uri(reverse("student-join")),
+        "qr_svg": qr.svg_inline(scale=8 if projector else 5, title="QR code to join"),
+        "count": session.responses.count(),
+    })
+
+
+@login_required
+@require_POST
+def close_session(request, public_id):
+    session = access.get_session_for_user(request.user, public_id, RUN_SESSIONS)
+    services.close_session(session, by=request.user)
+    messages.success(request, "Session closed.")
+    return redirect("session-detail", public_id=session.public_id)
+
+
+@login_required
+def school_home(request, public_id):
+    school = access.get_school_for_user(request.user, public_id, VIEW_RESULTS)
+    can_manage = MANAGE_WAVES in access.school_permissions(request.user, school)
+    series = school.series.select_related("instrument").prefetch_related("waves")
+    return render(request, "school/home.html", {
+        "school": school, "series_list": series, "can_manage": can_manage,
+        "series_form": SeriesForm(), "wave_form": WaveForm(),
+    })
+
+
+@login_required
+@require_POST
+def create_series(request, public_id):
+    school = access.get_school_for_user(request.user, public_id, MANAGE_WAVES)
+    form = SeriesForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.create_series(
+                school, by=request.user, name=data["name"], instrument=data["instrument"],
+                mode=data["mode"], consent_mode=data["consent_mode"],
+                min_cell_size=data["min_cell_size"], demographics=data["demographics"],
+            )
+            messages.success(request, "Series created.")
+        except services.ServiceError as err:
+            messages.error(request, str(err))
+    else:
+        messages.error(request, form.errors.as_text())
+    return redirect("school-home", public_id=school.public_id)
+
+
+@login_required
+@require_POST
+def create_wave(request, public_id):
+    series = access.get_series_for_user(request.user, public_id, MANAGE_WAVES)
+    form = WaveForm(request.POST)
+    if form.is_valid():
+        services.create_wave(series, by=request.user, **form.cleaned_data)
+        messages.success(request, "Wave created.")
+    else:
+        messages.error(request, form.errors.as_text())
+    return redirect("school-home", public_id=series.school.public_id)
+
+
+WAVE_ACTIONS = {"open": services.open_wave, "close": services.close_wave}
+
+
+@login_required
+@require_POST
+def wave_action(request, public_id, action):
+    wave = access.get_wave_for_user(request.user, public_id, MANAGE_WAVES)
+    try:
+        if action == "publish":
+            from analytics.publishing import request_publish
+
+            request_publish(wave, by=request.user)
+            messages.success(request, "Publishing has started.")
+        elif action in WAVE_ACTIONS:
+            WAVE_ACTIONS[action](wave, by=request.user)
+        else:
+            messages.error(request, "Unknown action.")
+    except services.ServiceError as err:
+        messages.error(request, str(err))
+    return redirect("school-home", public_id=wave.series.school.public_id)
+
+
+@login_required
+def district_home(request, public_id):
+    district = access.get_district_for_user(request.user, public_id, VIEW_DISTRICT)
+    return render(request, "district/home.html", {
+        "district": district, "schools": district.schools.order_by("name"),
+    })
