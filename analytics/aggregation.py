@@ -51,8 +51,8 @@ class Spec:
                 lo=scale["min"], hi=scale["max"], reverse=item.reverse_keyed,
                 favorable=tuple(scale["favorable"]), validated=item.validated,
             ))
-        spec = cls(items=items,
-                   min_share=instrument.definition.get("scoring", {}).get("min_answered_share", 0.8))
+        scoring = instrument.definition.get("scoring", {})
+        spec = cls(items=items, min_share=scoring.get("min_answered_share", 0.8))
         for info in items:
             name = info.component if info.validated else f"{info.component}:not_validated"
             spec.components.setdefault(name, []).append(info)
@@ -94,7 +94,7 @@ def _item_columns(info, index):
 def build_query(spec):
     inner = [_q(c) for c in GRAIN] + [_q(i.column) for i in spec.items]
     outer = [(_q(c), c) for c in GRAIN] + [("COUNT(*)", "n")]
-    for ci, (name, infos) in enumerate(spec.components.items()):
+    for ci, infos in enumerate(spec.components.values()):
         inner.append(f"{component_score_sql(infos, spec.min_share)} AS c{ci}")
         outer += [(f"COUNT(c{ci})", f"c{ci}_n"), (f"SUM(c{ci})", f"c{ci}_sum"),
                   (f"SUM(c{ci} * c{ci})", f"c{ci}_sq")]

@@ -30,6 +30,9 @@ class PublishRun(PublicIdModel):
     class Meta:
         ordering = ["-created_at", "-id"]
 
+    def __str__(self):
+        return f"publish {self.wave_id} {self.status}"
+
 
 class Snapshot(models.Model):
     """The frozen, suppressed aggregates of a published wave."""
@@ -48,3 +51,6 @@ class Snapshot(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["wave", "version"], name="unique_snapshot_version")
         ]
+
+    def __str__(self):
+        return f"snapshot {self.wave_id} v{self.version}"

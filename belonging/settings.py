@@ -39,8 +39,18 @@ def envsecret(name, default=""):
     """A secret from NAME, or from the file named by NAME_FILE (docker secrets)."""
     path = os.environ.get(f"{name}_FILE", "").strip()
     if path:
-        return Path(path).read_text().strip()
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE: cannot read {path}: {exc}") from None
     return os.environ.get(name, default).strip()
+
+
+def envrange(name, default, lo, hi):
+    value = envint(name, default)
+    if not lo <= value <= hi:
+        raise ImproperlyConfigured(f"{name} must be between {lo} and {hi}, not {value}")
+    return value
 
 
 def envlist(name, default):
@@ -150,7 +160,10 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+        }
         if os.environ.get("REDIS_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -191,11 +204,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Privacy defaults (DESIGN.md): minimum cell size, and the bounds a district may set.
-BELONGING_DEFAULT_K = envint("BELONGING_DEFAULT_K", 10)
 BELONGING_MIN_K = 5
 BELONGING_MAX_K = 30
+BELONGING_DEFAULT_K = envrange("BELONGING_DEFAULT_K", 10, BELONGING_MIN_K, BELONGING_MAX_K)
 # Sessions close themselves at this local hour if the teacher forgets.
-BELONGING_SCHOOL_DAY_ENDS = envint("BELONGING_SCHOOL_DAY_ENDS", 17)
+BELONGING_SCHOOL_DAY_ENDS = envrange("BELONGING_SCHOOL_DAY_ENDS", 17, 0, 23)
 
 # Production hardening; `manage.py check --deploy` is clean with DEBUG=0.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -66,10 +66,9 @@ def can_on_class(user, class_group, need):
 
 
 def schools_for_user(user, need):
-    ids = [m.school_id for m in _memberships(user) if m.school_id and need in ROLE_PERMISSIONS[m.role]]
-    districts = [
-        m.district_id for m in _memberships(user) if m.district_id and need in ROLE_PERMISSIONS[m.role]
-    ]
+    granting = [m for m in _memberships(user) if need in ROLE_PERMISSIONS[m.role]]
+    ids = [m.school_id for m in granting if m.school_id]
+    districts = [m.district_id for m in granting if m.district_id]
     return School.objects.filter(Q(id__in=ids) | Q(district_id__in=districts)).order_by("name")
 
 
@@ -88,7 +87,8 @@ def get_district_for_user(user, public_id, need):
     if district is None:
         raise Http404("No such district.")
     allowed = any(
-        m.district_id == district.id and need in ROLE_PERMISSIONS[m.role] for m in _memberships(user)
+        m.district_id == district.id and need in ROLE_PERMISSIONS[m.role]
+        for m in _memberships(user)
     )
     if not allowed:
         raise Http404("No such district.")

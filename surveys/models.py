@@ -22,6 +22,11 @@ CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 CODE_LENGTH = 6
 
 
+def default_k():
+    """The minimum cell size a new district or series starts with (env-configurable)."""
+    return settings.BELONGING_DEFAULT_K
+
+
 def new_public_id():
     return secrets.token_urlsafe(9)
 
@@ -40,7 +45,7 @@ class PublicIdModel(models.Model):
 class District(PublicIdModel):
     name = models.CharField(max_length=200)
     min_cell_size = models.PositiveSmallIntegerField(
-        default=settings.BELONGING_DEFAULT_K,
+        default=default_k,
         validators=[
             MinValueValidator(settings.BELONGING_MIN_K),
             MaxValueValidator(settings.BELONGING_MAX_K),
@@ -195,7 +200,7 @@ class Series(PublicIdModel):
     mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.ANONYMOUS)
     consent_mode = models.CharField(max_length=10, choices=Consent.choices, default=Consent.PASSIVE)
     min_cell_size = models.PositiveSmallIntegerField(
-        default=settings.BELONGING_DEFAULT_K,
+        default=default_k,
         validators=[
             MinValueValidator(settings.BELONGING_MIN_K),
             MaxValueValidator(settings.BELONGING_MAX_K),
@@ -289,7 +294,8 @@ class Response(models.Model):
     gender = models.CharField(max_length=12, blank=True, default="")
     home_language = models.CharField(max_length=12, blank=True, default="")
     language = models.CharField(max_length=8, default="en")
-    pseudonym = models.CharField(max_length=64, null=True, blank=True)
+    # NULL (not "") in anonymous mode, so the per-wave uniqueness applies to pseudonyms only.
+    pseudonym = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     submitted_at = models.DateTimeField(auto_now_add=True)
     locals().update(
         {col: models.SmallIntegerField(null=True, blank=True) for col in ANSWER_COLUMNS}
@@ -304,6 +310,9 @@ class Response(models.Model):
                 name="one_response_per_pseudonym_per_wave",
             )
         ]
+
+    def __str__(self):
+        return f"response {self.client_id}"
 
     def answers(self):
         return {i + 1: getattr(self, col) for i, col in enumerate(ANSWER_COLUMNS)}
@@ -324,6 +333,9 @@ class OptOut(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.kind} {self.class_group_id}"
 
 
 class AuditEvent(models.Model):

@@ -1,0 +1,73 @@
+"""Read API over published snapshots, with the dashboards' suppression and scoping."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response as ApiResponse
+from rest_framework.views import APIView
+
+from surveys import access
+from surveys.api import ErrorOut
+from surveys.models import Wave
+from surveys.permissions import VIEW_CLASS_RESULTS, HasSchoolPermission
+
+from .publishing import latest_snapshot
+from .views import visible_groups
+
+
+class WaveOut(serializers.Serializer):
+    public_id = serializers.CharField()
+    series = serializers.CharField()
+    school = serializers.CharField()
+    label = serializers.CharField()
+    season = serializers.CharField()
+    status = serializers.CharField()
+
+
+class WaveList(APIView):
+    """Waves of the schools the user may see results for."""
+
+    permission_classes = [HasSchoolPermission]
+    permission = VIEW_CLASS_RESULTS
+
+    @extend_schema(responses={200: WaveOut(many=True)})
+    def get(self, request):
+        schools = access.schools_for_user(request.user, VIEW_CLASS_RESULTS)
+        waves = Wave.objects.filter(series__school__in=schools).select_related("series__school")
+        return ApiResponse([
+            {"public_id": w.public_id, "series": w.series.name, "school": w.series.school.name,
+             "label": w.label, "season": w.season, "status": w.status}
+            for w in waves.order_by("series_id", "starts_on")
+        ])
+
+
+SnapshotOut = inline_serializer("Snapshot", fields={
+    "version": serializers.IntegerField(),
+    "k": serializers.IntegerField(),
+    "wave": serializers.DictField(),
+    "components": serializers.ListField(child=serializers.DictField()),
+    "items": serializers.ListField(child=serializers.DictField()),
+    "groups": serializers.ListField(child=serializers.DictField()),
+    "participation": serializers.DictField(allow_null=True),
+    "reliability": serializers.DictField(allow_null=True),
+    "change": serializers.DictField(allow_null=True),
+})
+
+
+class WaveSnapshot(APIView):
+    """The latest published snapshot of a wave, suppressed; teachers get their classes only."""
+
+    permission_classes = [HasSchoolPermission]
+    permission = VIEW_CLASS_RESULTS
+
+    @extend_schema(responses={200: SnapshotOut, 404: ErrorOut})
+    def get(self, request, public_id):
+        wave = access.get_wave_for_user(request.user, public_id, VIEW_CLASS_RESULTS)
+        snapshot = latest_snapshot(wave)
+        if snapshot is None:
+            return ApiResponse({"detail": "This wave has no published results yet."},
+                               status=404)
+        data = dict(snapshot.data)
+        data["groups"] = visible_groups(request.user, wave, data["groups"])
+        if not any(g["key"] == "school" for g in data["groups"]):
+            data.update(participation=None, reliability=None, change=None)
+        return ApiResponse({"version": snapshot.version, **data})

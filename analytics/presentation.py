@@ -1,0 +1,186 @@
+"""Turning published (suppressed, audited) numbers into the snapshot document the
+dashboards, the API and the printable report read. Nothing here sees a hidden value:
+it only reshapes what `disclosure.publish` released, plus school-level reliability
+and change against the previous published wave."""
+
+import math
+
+import numpy as np
+from django.utils import timezone
+
+from . import aggregation, reliability
+from .change import GroupSummary, mean_difference, season_caution
+from .scoring import COMPONENTS
+
+KIND_ORDER = {"school": 0, "year": 1, "class": 2, "gender": 3, "home_language": 4}
+
+
+def group_kind(key):
+    if key == "school":
+        return "school"
+    if "|" in key:
+        return "year_gender"
+    return key.split(":", 1)[0]
+
+
+def group_label(key, classes_by_public_id):
+    kind = group_kind(key)
+    if kind == "school":
+        return "Whole school"
+    if kind == "class":
+        cg = classes_by_public_id.get(key.split(":", 1)[1])
+        return f"Class {cg.name}" if cg else "Class"
+    if kind == "year_gender":
+        year, gender = key.split("|")
+        return f"Year {year.split(':')[1]}, {gender.split(':')[1].replace('_', ' ')}"
+    value = key.split(":", 1)[1].replace("_", " ")
+    return {"year": f"Year {value}", "gender": f"Gender: {value}",
+            "home_language": f"Other language at home: {value}"}.get(kind, key)
+
+
+def component_entries(spec):
+    entries = []
+    for name, infos in spec.components.items():
+        component = name.split(":")[0]
+        entries.append({
+            "key": name, "component": component, "validated": ":" not in name,
+            "lo": infos[0].lo, "hi": infos[0].hi, "items": [i.key for i in infos],
+        })
+    entries.sort(key=lambda e: (COMPONENTS.index(e["component"]), not e["validated"]))
+    measured = {e["component"] for e in entries}
+    for component in COMPONENTS:
+        if component not in measured:
+            entries.append({"key": component, "component": component, "validated": True,
+                            "measured": False, "items": []})
+    return entries
+
+
+def item_entries(instrument, spec):
+    scales = instrument.scales
+    out = []
+    for item in instrument.items.all():
+        scale = scales[item.scale]
+        out.append({"key": item.key, "text": item.text, "component": item.component,
+                    "reverse_keyed": item.reverse_keyed, "validated": item.validated,
+                    "lo": scale["min"], "hi": scale["max"], "labels": scale["labels"],
+                    "favorable": scale["favorable"]})
+    return out
+
+
+def _component_favorable(values, component):
+    """DESIGN: a component's % favorable is the mean of its items' values; shown only
+    when every one of its items is shown for the group."""
+    shares = [values.get(f"item:{key}:favorable") for key in component["items"]]
+    if not shares or any(s is None or isinstance(s, str) for s in shares):
+        return None
+    return round(sum(shares) / len(shares))
+
+
+def group_entry(key, pub, spreads, components, items, classes, k):
+    entry = {"key": key, "kind": group_kind(key), "label": group_label(key, classes)}
+    if pub["suppressed"]:
+        entry.update(suppressed=True, reason=pub.get("reason") or f"fewer than {k} responses")
+        return entry
+    values = pub["measures"]
+    entry.update(suppressed=False, n=pub["n"], caution=pub["n"] < 2 * k, components={},
+                 items={})
+    for comp in components:
+        if not comp.get("items"):
+            continue
+        mean = values.get(f"component:{comp['key']}")
+        cell = {"mean": mean, "favorable": _component_favorable(values, comp)}
+        if mean is not None:
+            cell.update(spreads.get(key, {}).get(f"component:{comp['key']}", {}))
+        entry["components"][comp["key"]] = cell
+    for item in items:
+        options = {str(v): values.get(f"item:{item['key']}:option:{v}")
+                   for v in range(item["lo"], item["hi"] + 1)}
+        entry["items"][item["key"]] = {"mean": values.get(f"item:{item['key']}:mean"),
+                                       "favorable": values.get(f"item:{item['key']}:favorable"),
+                                       "options": options}
+    return entry
+
+
+def school_reliability(wave, spec):
+    rows = aggregation.fetch_keyed_matrix(spec, wave.id, wave.series.school_id)
+    if not rows:
+        return {}
+    matrix = np.array([[np.nan if v is None else float(v) for v in row] for row in rows])
+    index = {info.key: j for j, info in enumerate(spec.items)}
+    out = {}
+    for name, infos in spec.components.items():
+        sub = matrix[:, [index[i.key] for i in infos]]
+        if sub.shape[1] < 2:
+            continue
+        alpha = reliability.cronbach_alpha(sub)
+        omega = reliability.omega_total(sub)
+        out[name] = {
+            "alpha": _r(alpha.alpha), "alpha_ci": [_r(alpha.ci_low), _r(alpha.ci_high)],
+            "n_used": alpha.n_used, "omega": _r(getattr(omega, "omega", None)),
+        }
+    return out
+
+
+def _r(value, digits=2):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return round(float(value), digits)
+
+
+def change_since(previous, groups, components):
+    """Change of each component mean for groups shown in both waves (only then: a
+    change involving a suppressed cell would let it be recovered)."""
+    if previous is None:
+        return None
+    before = {g["key"]: g for g in previous.data["groups"]}
+    out = {"from": previous.data["wave"]["label"], "groups": {}}
+    for group in groups:
+        old = before.get(group["key"])
+        if group.get("suppressed") or not old or old.get("suppressed"):
+            continue
+        out["groups"][group["key"]] = _group_change(old, group, components)
+    return out
+
+
+def _group_change(old, new, components):
+    result = {}
+    for comp in components:
+        a, b = old["components"].get(comp["key"], {}), new["components"].get(comp["key"], {})
+        if not all(x.get("sd") is not None and x.get("mean") is not None for x in (a, b)):
+            continue
+        diff = mean_difference(GroupSummary(n=old["n"], mean=a["mean"], sd=a["sd"]),
+                               GroupSummary(n=new["n"], mean=b["mean"], sd=b["sd"]))
+        result[comp["key"]] = {"diff": _r(diff.difference), "ci": [_r(diff.ci_low),
+                                                                   _r(diff.ci_high)],
+                               "detectable": diff.detectable}
+    return result
+
+
+def present(wave, spec, published, decision, spreads, classes, k):
+    from .publishing import latest_snapshot_before
+
+    instrument = wave.series.instrument
+    components = component_entries(spec)
+    items = item_entries(instrument, spec)
+    by_public = {c.public_id: c for c in classes.values()}
+    groups = [group_entry(key, pub, spreads, components, items, by_public, k)
+              for key, pub in published.items()]
+    groups.sort(key=lambda g: (KIND_ORDER.get(g["kind"], 9), g["label"]))
+    previous = latest_snapshot_before(wave)
+    change = change_since(previous, groups, components)
+    if change is not None:
+        change["caution"] = season_caution(previous.data["wave"]["season"], wave.season)
+    school = next((g for g in groups if g["key"] == "school"), None)
+    enrolment = sum(c.enrolment for c in classes.values())
+    shown = school is not None and not school["suppressed"]
+    return {
+        "schema": 1, "k": k, "published_at": timezone.now().isoformat(),
+        "wave": {"public_id": wave.public_id, "label": wave.label, "season": wave.season,
+                 "starts_on": wave.starts_on.isoformat(), "series": wave.series.name,
+                 "instrument": {"key": instrument.key, "version": instrument.version,
+                                "title": instrument.title}},
+        "components": components, "items": items, "groups": groups,
+        "participation": {"enrolment": enrolment, "responses": school["n"] if shown else None},
+        "reliability": school_reliability(wave, spec) if shown else {},
+        "change": change,
+    }

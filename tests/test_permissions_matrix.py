@@ -1,0 +1,86 @@
+"""Who may do what: one row per (method, url, persona, expected status). Every URL is
+also tried by a leader of another school, who must get 404 (missing and forbidden
+look the same), and by an anonymous visitor."""
+
+import uuid
+from datetime import date
+
+import pytest
+
+from analytics.publishing import publish
+from surveys import services
+from surveys.models import Response
+
+PERSONAS = ["leader", "teacher", "district_admin", "researcher", "other_leader", "anonymous"]
+
+
+@pytest.fixture
+def objects(world):
+    leader = world["leader"]
+    wave = world["wave"]
+    services.open_wave(wave, by=leader)
+    own = services.open_session(wave, world["classes"]["7A"], by=leader)
+    not_taught = services.open_session(wave, world["classes"]["8A"], by=leader)
+    done = services.create_wave(world["series"], by=leader, label="Spring", season="spring",
+                                starts_on=date(2026, 3, 1))
+    services.open_wave(done, by=leader)
+    s = services.open_session(done, world["classes"]["7A"], by=leader)
+    Response.objects.bulk_create([
+        Response(client_id=uuid.uuid4(), wave=done, session=s, class_group=s.class_group,
+                 school=world["school"], year_level=7, gender="girl", v01=2, v02=3, v03=3,
+                 v04=2, v05=3, v06=i % 4 + 1) for i in range(12)])
+    services.close_wave(done, by=leader)
+    publish(done.id)
+    return {"wave": wave, "own": own, "not_taught": not_taught, "published": done,
+            "school": world["school"], "district": world["district"]}
+
+
+def rows():
+    s, w, p = "{school}", "{wave}", "{published}"
+    own, other = "{own}", "{not_taught}"
+    return [
+        # (method, url, {persona: status}); personas not listed expect 404.
+        ("get", "/teach/", {"leader": 200, "teacher": 200, "district_admin": 200,
+                            "researcher": 200, "other_leader": 200}),
+        ("get", f"/schools/{s}/", {"leader": 200, "district_admin": 200}),
+        ("post", f"/schools/{s}/series/", {"leader": 302, "district_admin": 302}),
+        ("post", f"/waves/{w}/close/", {"leader": 302, "district_admin": 302}),
+        ("post", "/teach/sessions/open/?own", {"leader": 302, "teacher": 302}),
+        ("get", f"/teach/sessions/{own}/", {"leader": 200, "teacher": 200}),
+        ("get", f"/teach/sessions/{other}/", {"leader": 200}),
+        ("get", f"/teach/sessions/{own}/projector/", {"leader": 200, "teacher": 200}),
+        ("post", f"/teach/sessions/{own}/close/", {"leader": 302, "teacher": 302}),
+        ("get", f"/api/v1/sessions/{own}/participation/",
+         {"leader": 200, "teacher": 200, "district_admin": 200, "researcher": 403}),
+        ("get", f"/api/v1/sessions/{other}/participation/",
+         {"leader": 200, "district_admin": 200, "researcher": 403}),
+        ("get", f"/waves/{p}/dashboard/", {"leader": 200, "teacher": 200,
+                                           "district_admin": 200}),
+        ("get", f"/api/v1/waves/{p}/snapshot/", {"leader": 200, "teacher": 200,
+                                                 "district_admin": 200, "researcher": 403}),
+        ("get", "/api/v1/waves/", {"leader": 200, "teacher": 200, "district_admin": 200,
+                                   "researcher": 403, "other_leader": 200}),
+        ("get", "/districts/{district}/", {"district_admin": 200}),
+    ]
+
+
+CASES = [(m, u, persona, expected.get(persona, 404))
+         for m, u, expected in rows() for persona in PERSONAS]
+
+
+@pytest.mark.parametrize("method, url, persona, expected", CASES)
+def test_permission_matrix(client, world, objects, method, url, persona, expected):
+    ids = {k: v.public_id for k, v in objects.items()}
+    path = url.format(**ids)
+    data = {}
+    if path.startswith("/teach/sessions/open/"):
+        path, data = "/teach/sessions/open/", {"wave": ids["wave"],
+                                               "class": world["classes"]["7A"].public_id}
+    if persona == "anonymous":
+        expected = 403 if path.startswith("/api/") else 302
+    else:
+        client.force_login(world[persona])
+    response = getattr(client, method)(path, data)
+    assert response.status_code == expected, (method, path, persona)
+    if persona == "anonymous" and expected == 302:
+        assert response["Location"].startswith("/login/")
