@@ -68,7 +68,7 @@ def _fail(wave, run, message):
 
 
 def _store(wave, run, data, audit_report):
-    digest = fingerprint(data)
+    digest = fingerprint({k: v for k, v in data.items() if k != "published_at"})
     with transaction.atomic():
         locked = Wave.objects.select_for_update().get(pk=wave.pk)
         latest = Snapshot.objects.filter(wave=locked).order_by("-version").first()
@@ -91,3 +91,12 @@ def _store(wave, run, data, audit_report):
 
 def latest_snapshot(wave):
     return Snapshot.objects.filter(wave=wave).order_by("-version").first()
+
+
+def latest_snapshot_before(wave):
+    """The newest snapshot of the series' previous published wave, if any."""
+    return (
+        Snapshot.objects.filter(wave__series=wave.series, wave__starts_on__lt=wave.starts_on)
+        .order_by("-wave__starts_on", "-version")
+        .first()
+    )

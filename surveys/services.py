@@ -68,9 +68,9 @@ def create_wave(series, *, by, label, season, starts_on):
     return wave
 
 
-def _transition(wave, allowed_from, to, *, by, action):
+def _transition(given, allowed_from, to, *, by, action):
     with transaction.atomic():
-        wave = Wave.objects.select_for_update().get(pk=wave.pk)
+        wave = Wave.objects.select_for_update().get(pk=given.pk)
         if wave.status not in allowed_from:
             raise ServiceError(
                 _("This wave is %(status)s; it cannot be %(action)s.")
@@ -83,6 +83,8 @@ def _transition(wave, allowed_from, to, *, by, action):
             wave.closed_at = timezone.now()
         wave.save()
         audit(by, f"wave.{action}", school=wave.series.school, target=wave.public_id)
+    # Keep the caller's object true to the row, so a stale status cannot mislead it.
+    given.status, given.opened_at, given.closed_at = wave.status, wave.opened_at, wave.closed_at
     return wave
 
 

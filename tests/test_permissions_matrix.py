@@ -18,12 +18,12 @@ PERSONAS = ["leader", "teacher", "district_admin", "researcher", "other_leader",
 def objects(world):
     leader = world["leader"]
     wave = world["wave"]
-    services.open_wave(wave, by=leader)
+    wave = services.open_wave(wave, by=leader)
     own = services.open_session(wave, world["classes"]["7A"], by=leader)
     not_taught = services.open_session(wave, world["classes"]["8A"], by=leader)
     done = services.create_wave(world["series"], by=leader, label="Spring", season="spring",
                                 starts_on=date(2026, 3, 1))
-    services.open_wave(done, by=leader)
+    done = services.open_wave(done, by=leader)
     s = services.open_session(done, world["classes"]["7A"], by=leader)
     Response.objects.bulk_create([
         Response(client_id=uuid.uuid4(), wave=done, session=s, class_group=s.class_group,
