@@ -67,11 +67,19 @@ def item_entries(instrument, spec):
     return out
 
 
+def _cell(entry):
+    """A published value as the dashboard shows it: a number, or a band's text."""
+    if not entry or entry.get("suppressed"):
+        return None
+    return {"value": entry.get("value"), "display": entry["display"], "n": entry.get("n")}
+
+
 def _component_favorable(values, component):
-    """DESIGN: a component's % favorable is the mean of its items' values; shown only
-    when every one of its items is shown for the group."""
-    shares = [values.get(f"item:{key}:favorable") for key in component["items"]]
-    if not shares or any(s is None or isinstance(s, str) for s in shares):
+    """DESIGN: a component's % favorable is the mean of its items' values; computed from
+    the published item values, and only when every one of them is shown unbanded."""
+    shares = [(values.get(f"item:{key}:favorable") or {}).get("value")
+              for key in component["items"]]
+    if not shares or any(s is None for s in shares):
         return None
     return round(sum(shares) / len(shares))
 
@@ -87,17 +95,19 @@ def group_entry(key, pub, spreads, components, items, classes, k):
     for comp in components:
         if not comp.get("items"):
             continue
-        mean = values.get(f"component:{comp['key']}")
-        cell = {"mean": mean, "favorable": _component_favorable(values, comp)}
-        if mean is not None:
+        cell = _cell(values.get(f"component:{comp['key']}")) or {"value": None,
+                                                                   "display": None}
+        cell["favorable"] = _component_favorable(values, comp)
+        if cell["value"] is not None:
             cell.update(spreads.get(key, {}).get(f"component:{comp['key']}", {}))
         entry["components"][comp["key"]] = cell
     for item in items:
-        options = {str(v): values.get(f"item:{item['key']}:option:{v}")
-                   for v in range(item["lo"], item["hi"] + 1)}
-        entry["items"][item["key"]] = {"mean": values.get(f"item:{item['key']}:mean"),
-                                       "favorable": values.get(f"item:{item['key']}:favorable"),
-                                       "options": options}
+        base = f"item:{item['key']}"
+        entry["items"][item["key"]] = {
+            "mean": _cell(values.get(f"{base}:mean")),
+            "favorable": _cell(values.get(f"{base}:favorable")),
+            "options": {str(v): _cell(values.get(f"{base}:option:{v}"))
+                        for v in range(item["lo"], item["hi"] + 1)}}
     return entry
 
 
@@ -146,10 +156,11 @@ def _group_change(old, new, components):
     result = {}
     for comp in components:
         a, b = old["components"].get(comp["key"], {}), new["components"].get(comp["key"], {})
-        if not all(x.get("sd") is not None and x.get("mean") is not None for x in (a, b)):
-            continue
-        diff = mean_difference(GroupSummary(n=old["n"], mean=a["mean"], sd=a["sd"]),
-                               GroupSummary(n=new["n"], mean=b["mean"], sd=b["sd"]))
+        if not all(x.get("sd") is not None and x.get("value") is not None and x.get("n")
+                   for x in (a, b)):
+            continue  # banded or hidden in either wave: no change is published
+        diff = mean_difference(GroupSummary(n=a["n"], mean=a["value"], sd=a["sd"]),
+                               GroupSummary(n=b["n"], mean=b["value"], sd=b["sd"]))
         result[comp["key"]] = {"diff": _r(diff.difference), "ci": [_r(diff.ci_low),
                                                                    _r(diff.ci_high)],
                                "detectable": diff.detectable}
@@ -164,7 +175,7 @@ def present(wave, spec, published, decision, spreads, classes, k):
     items = item_entries(instrument, spec)
     by_public = {c.public_id: c for c in classes.values()}
     groups = [group_entry(key, pub, spreads, components, items, by_public, k)
-              for key, pub in published.items()]
+              for key, pub in published["groups"].items()]
     groups.sort(key=lambda g: (KIND_ORDER.get(g["kind"], 9), g["label"]))
     previous = latest_snapshot_before(wave)
     change = change_since(previous, groups, components)

@@ -111,14 +111,19 @@ def build_snapshot(wave, progress=lambda pct, step: None):
     k = series.k
     groups, relations, spreads, classes = school_unit(wave, series.school, spec, bands)
     progress(40, "suppressing")
-    decision = disclosure.suppress(groups, relations, k)
+    items = {i.key: disclosure.ItemScale(reverse=i.reverse, favorable=frozenset(i.favorable))
+             for i in spec.items}
+    decision = disclosure.suppress(groups, relations, k, items=items)
     published = disclosure.publish(groups, decision, k)
     progress(70, "auditing")
+    # suppress() iterates until its own audit passes; this independent run is the gate
+    # that refuses a snapshot, whatever produced the decision.
     findings = run_audit(published, relations, k)
     if findings:
         raise DisclosureAuditFailed("; ".join(str(f) for f in findings[:5]))
     progress(85, "writing")
     data = present(wave, spec, published, decision, spreads, classes, k)
     report = {"k": k, "hidden_groups": len(decision.hidden_groups),
-              "hidden_measures": len(decision.hidden_measures), "findings": 0}
+              "hidden_measures": len(decision.hidden_measures), "findings": 0,
+              "rounds": decision.rounds, "notes": list(decision.notes)}
     return data, report

@@ -111,11 +111,11 @@ def test_the_snapshot_counts_and_means_match_the_responses(
     assert groups["school"]["n"] == Response.objects.filter(wave=wave).count() == 26
     # Half the items are reverse keyed, so every student's keyed mean is
     # (v + v + v + (5-v) + (5-v) + (5-v)) / 6 = 2.5 whatever v they gave.
-    assert groups["school"]["components"]["perceptions"]["mean"] == 2.5
+    assert groups["school"]["components"]["perceptions"]["value"] == 2.5
     item = groups["school"]["items"]["PISA2018.ST034Q03TA"]
     values = [3 + (i % 2) for i in range(12)] + [3 + (i % 2) for i in range(3)] \
         + [1 + (i % 3) for i in range(11)]
-    assert item["mean"] == round(sum(values) / 26, 2)
+    assert item["mean"]["value"] == round(sum(values) / 26, 2)
     hidden = groups[f"class:{world['classes']['7B'].public_id}"]
     assert hidden["suppressed"] and "n" not in hidden and "components" not in hidden
 

@@ -1,0 +1,509 @@
+"""Small-cell suppression, banding and publication (DESIGN "Privacy: part of
+correctness", rules 2-4). Pure Python/NumPy/SciPy, no Django.
+
+`suppress` decides what to hide: primary cells (fewer than k respondents, or fewer
+than k answers to a measure), then complementary cells by the tau-ARGUS line rules
+across every relation, then whatever the linear-programming audit
+(`analytics.audit`) still finds, until the audit passes. `publish` releases the
+rest, rounded and banded; the audit treats every published number as the interval
+it stands for.
+
+Hiding works on groups and on measure families. A family is everything computed
+from the same answers: an item's mean, % favorable and option shares (they share
+an answer count, and the audit links them through the option counts), or one
+other measure such as a component score. A family is hidden or shown as a whole
+within a group.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from .audit import DEFAULT_BANDING, audit
+
+# Top/bottom coding of percentages by group size: NCES 2011-603 (SLDS Technical Brief 3)
+# as adopted by Canyons SD, shared/research/privacy.md section 1: n >= 300 -> ">=99%/<=1%",
+# 100-299 -> 98/2, 40-99 -> 95/5. The brief's page cut off the 20-39 (90/10) and 11-19
+# (80/20) bands; privacy.md marks them [recall], not checked against the PDF. We use them
+# as stated (they are the more protective reading) and apply the last band from k up.
+BANDING = DEFAULT_BANDING
+ITEM_KEY = re.compile(r"^(item:.+):(mean|favorable|option:(-?\d+))$")
+TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One statistic family for one group, true (unsuppressed) values."""
+
+    n: int
+    total: float
+    lo: float
+    hi: float
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str
+    n: int
+    measures: dict
+
+
+@dataclass(frozen=True)
+class ItemScale:
+    """How an item's mean and % favorable follow from its raw options: `reverse` when the
+    mean is over keyed values lo + hi - raw; `favorable` the keyed values counted favorable."""
+
+    reverse: bool
+    favorable: frozenset
+
+
+@dataclass
+class Decision:
+    """What to hide. `hidden_measures` lists (group, measure) for shown groups only (a
+    hidden group hides all its measures). `reasons` maps a group key or a (group, measure)
+    pair to why; `notes` says when a top-level group had to be hidden."""
+
+    hidden_groups: set = field(default_factory=set)
+    hidden_measures: set = field(default_factory=set)
+    reasons: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    specs: dict = field(default_factory=dict)
+    rounds: int = 0
+
+
+def suppressed_marker(k, what="respondents"):
+    """The one marker every hidden cell carries: a reason that differed between small and
+    complementary cells would tell an attacker which hidden groups have k or more."""
+    return {"suppressed": True,
+            "reason": f"fewer than {k} {what}, or hidden so that a smaller group "
+                      "cannot be worked out"}
+
+
+# ------------------------------------------------------------------- banding
+
+
+def top_share(n, banding=BANDING):
+    return next(share for least, share in banding if n >= least)
+
+
+def band_percent(p, n):
+    """A proportion p (0..1) of n answers as published: a whole percentage, or a band
+    ("95% or more") near 0 and 100 by group size. 0 and 100 are always banded."""
+    top = top_share(n)
+    if p >= top - 1e-9:
+        bound = round(100 * top)
+        return {"band": "top", "bound": bound, "display": f"{bound}% or more"}
+    if p <= 1 - top + 1e-9:
+        bound = round(100 * (1 - top))
+        return {"band": "bottom", "bound": bound, "display": f"{bound}% or less"}
+    value = math.floor(100 * p + 0.5)
+    return {"value": value, "display": f"{value}%"}
+
+
+def band_mean(mean, n, lo, hi):
+    """A mean on a lo..hi scale as published: 2 decimals, or banded at the same shares of
+    the scale as percentages, so a group that all gave the top answer never shows it."""
+    top = top_share(n)
+    frac = (mean - lo) / (hi - lo)
+    if frac >= top - 1e-9:
+        bound = math.floor(100 * (lo + top * (hi - lo)) + 1e-9) / 100
+        return {"band": "top", "bound": bound, "display": f"{bound:.2f} or more"}
+    if frac <= 1 - top + 1e-9:
+        bound = math.ceil(100 * (lo + (1 - top) * (hi - lo)) - 1e-9) / 100
+        return {"band": "bottom", "bound": bound, "display": f"{bound:.2f} or less"}
+    value = math.floor(100 * mean + 0.5) / 100
+    return {"value": value, "display": f"{value:.2f}"}
+
+
+# ------------------------------------------------------------------- measure specs
+
+
+def measure_specs(groups, items=None):
+    """The scale of every measure and how an item's measures follow from its options:
+    published with the values (a dashboard states its scales), read by the audit.
+    `items` maps an item key (without "item:") to its ItemScale; without it the links
+    are read off the data, and a ValueError asks for them when the data cannot tell."""
+    sample, parts = {}, defaultdict(dict)
+    for g in groups:
+        for key, measure in g.measures.items():
+            sample.setdefault(key, measure)
+    specs = {}
+    for key, measure in sorted(sample.items()):
+        match = ITEM_KEY.match(key)
+        if match and match.group(3) is not None:
+            parts[match.group(1)].setdefault("options", {})[int(match.group(3))] = key
+        elif match:
+            parts[match.group(1)][match.group(2)] = key
+        else:
+            specs[key] = _generic_spec(key, measure, key)
+    for fam, roles in parts.items():
+        specs.update(_item_specs(fam, roles, groups, sample, (items or {}).get(fam[5:])))
+    return specs
+
+
+def _generic_spec(key, measure, family):
+    kind = "percent" if (measure.lo, measure.hi) == (0, 1) else "mean"
+    return {"family": family, "kind": kind, "lo": measure.lo, "hi": measure.hi,
+            "integral": key.startswith("item:"), "scale": None, "weights": None}
+
+
+def _item_specs(fam, roles, groups, sample, given):
+    options = roles.get("options", {})
+    if not options:
+        if "mean" in roles and "favorable" in roles:
+            raise ValueError(f"{fam}: publish its option shares, or its mean and % favorable "
+                             "cannot be audited together")
+        return {key: _generic_spec(key, sample[key], key) for key in roles.values()}
+    scale = list(range(min(options), max(options) + 1))
+    if sorted(options) != scale:
+        raise ValueError(f"{fam}: every option of the scale needs its share")
+    counts = _option_counts(fam, options, scale, groups)
+    specs = {key: _spec(fam, scale, [int(u == v) for u in scale], "percent")
+             for v, key in options.items()}
+    if "mean" in roles:
+        specs[roles["mean"]] = _mean_spec(fam, roles["mean"], scale, counts, groups, given)
+    if "favorable" in roles:
+        specs[roles["favorable"]] = _favorable_spec(fam, roles["favorable"], scale, counts,
+                                                    groups, given)
+    return specs
+
+
+def _spec(fam, scale, weights, kind):
+    lo, hi = (scale[0], scale[-1]) if kind == "mean" else (0, 1)
+    return {"family": fam, "kind": kind, "lo": lo, "hi": hi, "integral": True,
+            "scale": scale, "weights": weights}
+
+
+def _option_counts(fam, options, scale, groups):
+    counts = {}
+    for g in groups:
+        row = [g.measures[options[v]].total for v in scale]
+        if any(abs(c - round(c)) > TOLERANCE for c in row):
+            raise ValueError(f"{fam}: option counts must be whole numbers in {g.key}")
+        counts[g.key] = [round(c) for c in row]
+    return counts
+
+
+def _fits(weights, key, counts, groups):
+    return all(abs(sum(w * c for w, c in zip(weights, counts[g.key], strict=True))
+                   - g.measures[key].total) <= TOLERANCE * max(1.0, abs(g.measures[key].total))
+               for g in groups)
+
+
+def _mean_spec(fam, key, scale, counts, groups, given):
+    lo, hi = scale[0], scale[-1]
+    choices = [given.reverse] if given else [False, True]
+    fitting = [r for r in choices
+               if _fits([lo + hi - v if r else v for v in scale], key, counts, groups)]
+    if len(fitting) != 1:
+        raise ValueError(f"{fam}: cannot tell how its mean follows from its options; "
+                         "pass items={...: ItemScale(...)}")
+    return _spec(fam, scale, [lo + hi - v if fitting[0] else v for v in scale], "mean")
+
+
+def _favorable_spec(fam, key, scale, counts, groups, given):
+    lo, hi = scale[0], scale[-1]
+    if given:
+        keyed = [lo + hi - v if given.reverse else v for v in scale]
+        candidates = [[int(u in given.favorable) for u in keyed]]
+    else:
+        candidates = [list(bits) for bits in itertools.product((0, 1), repeat=len(scale))]
+    fitting = [w for w in candidates if _fits(w, key, counts, groups)]
+    if len(fitting) != 1:
+        raise ValueError(f"{fam}: cannot tell which options count as favorable; "
+                         "pass items={...: ItemScale(...)}")
+    return _spec(fam, scale, fitting[0], "percent")
+
+
+def _check_input(groups, relations, k):
+    if not 5 <= k <= 30:
+        raise ValueError("k must be between 5 and 30 (DESIGN rule 2)")
+    by = {g.key: g for g in groups}
+    for g in groups:
+        if g.n < 1:
+            raise ValueError(f"{g.key}: a group with no respondents must not be listed")
+        if any(m.n > g.n or m.n < 0 for m in g.measures.values()):
+            raise ValueError(f"{g.key}: a measure has more answers than respondents")
+    for parent, kids in relations:
+        _check_relation(by, parent, kids)
+    return by
+
+
+def _check_relation(by, parent, kids):
+    missing = [key for key in [parent, *kids] if key not in by]
+    if missing:
+        raise ValueError(f"relation {parent}: unknown groups {missing}")
+    if by[parent].n != sum(by[c].n for c in kids):
+        raise ValueError(f"relation {parent}: its size is not the sum of {len(kids)} groups")
+    for key, m in by[parent].measures.items():
+        parts = [by[c].measures.get(key) for c in kids]
+        if None in parts:
+            raise ValueError(f"relation {parent}: {key} is missing from one of its groups")
+        n, total = sum(p.n for p in parts), sum(p.total for p in parts)
+        if n != m.n or abs(total - m.total) > TOLERANCE * max(1.0, abs(m.total)):
+            raise ValueError(f"relation {parent}: {key} is not the sum over its groups")
+
+
+# ------------------------------------------------------------------- suppression
+
+
+def suppress(groups, relations, k=10, *, items=None, also=(), same=()):
+    """Decide what to hide so that the publication passes the audit.
+
+    Primary cells first, then the line rules (in every relation the hidden children
+    number 0 or at least 2, and when the parent is shown they hold at least k
+    respondents; a hidden parent needs a hidden child), repeated across linked
+    relations until stable; then the audit runs on what would be published and each
+    finding hides one more cell next to the leak (the smallest, preferring one whose
+    answers differ from the pinned value), until the audit passes. Every round hides
+    at least one more cell, so this ends; a top-level group is hidden only when
+    nothing else is left, and `notes` says so.
+
+    `also` and `same` describe publications already made about the same respondents
+    (see `audit.audit`): they are audited together, and groups whose numbers they
+    already show are never chosen to hide.
+    """
+    by = _check_input(groups, relations, k)
+    state = _State(by, relations, k, measure_specs(groups, items), _fixed(also, same))
+    state.primary()
+    for rounds in itertools.count(1):
+        state.complete()
+        findings = audit(publish(groups, state.decision, k), relations, k, also=also,
+                         same=same)
+        if not findings:
+            state.decision.rounds = rounds
+            return state.decision
+        if not state.repair(findings):
+            raise RuntimeError(f"cannot make the publication safe: {findings[0]}")
+
+
+def _fixed(also, same):
+    """Groups of this publication that an earlier one already shows."""
+    fixed = set()
+    for a, b in same:
+        for (ua, ka), (ub, kb) in ((a, b), (b, a)):
+            if ua == 0 and ub > 0 and not also[ub - 1][0]["groups"][kb].get("suppressed"):
+                fixed.add(ka)
+    return fixed
+
+
+class _State:
+    """The decision being built, over group cells and (group, family) cells."""
+
+    def __init__(self, by, relations, k, specs, fixed):
+        self.by, self.relations, self.k, self.fixed = by, relations, k, fixed
+        self.decision = Decision(specs=specs)
+        self.fams = defaultdict(list)
+        for key, spec in specs.items():
+            self.fams[spec["family"]].append(key)
+        kids = {c for _, cs in relations for c in cs}
+        self.top = {key for key in by if key not in kids}
+
+    def answers(self, group, fam):
+        return self.by[group].measures[self.fams[fam][0]].n
+
+    def cell_hidden(self, group, fam):
+        return (group in self.decision.hidden_groups
+                or (group, self.fams[fam][0]) in self.decision.hidden_measures)
+
+    def hide_group(self, key, reason):
+        if key in self.decision.hidden_groups:
+            return False
+        self.decision.hidden_groups.add(key)
+        self.decision.reasons[key] = reason
+        self.decision.hidden_measures = {c for c in self.decision.hidden_measures
+                                         if c[0] != key}
+        if key in self.top:
+            self.decision.notes.append(f"top-level group {key} hidden: {reason}")
+        return True
+
+    def hide_cell(self, group, fam, reason):
+        if self.cell_hidden(group, fam):
+            return False
+        for key in self.fams[fam]:
+            self.decision.hidden_measures.add((group, key))
+            self.decision.reasons[(group, key)] = reason
+        if group in self.top:
+            self.decision.notes.append(f"{fam} hidden for top-level group {group}: {reason}")
+        return True
+
+    def pools(self, key):
+        """(relation text, the other members of each relation line containing key)."""
+        for parent, kids in self.relations:
+            if key == parent or key in kids:
+                yield f"{parent}={'+'.join(kids) if len(kids) < 4 else f'{len(kids)} groups'}", [
+                    c for c in [parent, *kids] if c != key]
+
+    def primary(self):
+        for key, g in self.by.items():
+            if g.n < self.k:
+                self.hide_group(key, f"primary: fewer than {self.k} respondents")
+        for key in self.by:
+            for fam in self.fams:
+                if key not in self.decision.hidden_groups and self.answers(key, fam) < self.k:
+                    self.hide_cell(key, fam, f"primary: fewer than {self.k} answers")
+
+    # -- line rules (tau-ARGUS): run until no relation changes
+
+    def complete(self):
+        changed = True
+        while changed:
+            changed = False
+            for parent, kids in self.relations:
+                changed |= self._group_line(parent, kids)
+                for fam in self.fams:
+                    changed |= self._cell_line(parent, kids, fam)
+
+    def _choosable(self, keys):
+        return sorted((c for c in keys if c not in self.decision.hidden_groups
+                       and c not in self.fixed), key=lambda c: (c in self.top, self.by[c].n, c))
+
+    def _group_line(self, parent, kids):
+        hidden = self.decision.hidden_groups
+        inside = [c for c in kids if c in hidden]
+        if parent in hidden:
+            if inside:
+                return False
+            why = f"complementary: hidden {parent} needs a hidden part in {parent}=parts"
+            return any(self.hide_group(c, why) for c in self._choosable(kids)[:1])
+        if not inside or (len(inside) > 1 and sum(self.by[c].n for c in inside) >= self.k):
+            return False
+        why = f"complementary: protects {', '.join(inside)} in relation {parent}=parts"
+        for c in self._choosable(kids)[:1] or self._choosable([parent]):
+            return self.hide_group(c, why)
+        return False
+
+    def _cell_line(self, parent, kids, fam):
+        inside = [c for c in kids if self.cell_hidden(c, fam)]
+        parent_hidden = self.cell_hidden(parent, fam)
+        if (parent_hidden and inside) or (not parent_hidden and len(inside) != 1):
+            return False
+        free = sorted((c for c in kids if not self.cell_hidden(c, fam) and c not in self.fixed),
+                      key=lambda c: (self.answers(c, fam), c))
+        why = f"complementary: protects {fam} of {', '.join(inside) or parent} in {parent}=parts"
+        if free:
+            return self.hide_cell(free[0], fam, why)
+        return not parent_hidden and parent not in self.fixed and self.hide_cell(parent, fam, why)
+
+    # -- audit-driven repair
+
+    def repair(self, findings):
+        progress = False
+        for finding in findings:
+            if finding.group not in self.by:
+                progress |= self._fallback(finding)
+            elif finding.condition == "count":
+                progress |= self._near_group(finding)
+            else:
+                progress |= self._near_cell(finding)
+        return progress or any(self._fallback(f) for f in findings)
+
+    def _near_group(self, finding):
+        for text, others in sorted(self.pools(finding.group), key=lambda p: len(p[1])):
+            for c in self._choosable(others)[:1]:
+                why = f"complementary: protects the size of {finding.group} in {text}"
+                return self.hide_group(c, why)
+        return False
+
+    def _near_cell(self, finding):
+        fam = self.decision.specs[finding.measure]["family"]
+        best = []
+        for text, others in self.pools(finding.group):
+            for c in others:
+                if c in self.fixed or c in self.decision.hidden_groups or self.cell_hidden(c, fam):
+                    continue
+                useless = not self._differs(c, finding)
+                best.append(((c in self.top, useless, self.answers(c, fam), c), c, text))
+        if not best:
+            return False
+        _, c, text = min(best)
+        why = f"complementary: protects {finding.measure} of {finding.group} in {text}"
+        return self.hide_cell(c, fam, why)
+
+    def _differs(self, key, finding):
+        """Whether this group's answers lie outside the range the finding pins, so adding
+        it to the hidden pool widens that range."""
+        m = self.by[key].measures[finding.measure]
+        if finding.feasible is None or m.n == 0:
+            return True
+        low, high = finding.feasible
+        spec = self.decision.specs[finding.measure]
+        if spec["scale"] is None:
+            value = m.total / m.n
+            return value < low - TOLERANCE or value > high + TOLERANCE
+        counts = [0.0] * len(spec["scale"])
+        for k in self.fams[spec["family"]]:
+            if ":option:" in k:
+                counts[self.decision.specs[k]["weights"].index(1)] = self.by[key].measures[k].total
+        return any(c > 0 and not low - TOLERANCE <= w <= high + TOLERANCE
+                   for c, w in zip(counts, spec["weights"], strict=True))
+
+    def _fallback(self, finding):
+        """Nothing near the leak is left to hide: hide a top-level cell, and say so."""
+        why = f"last resort: {finding}"
+        for top in sorted(self.top):
+            if finding.measure and not self.cell_hidden(top, self._fam(finding.measure)):
+                return self.hide_cell(top, self._fam(finding.measure), why)
+            if top not in self.decision.hidden_groups and not finding.measure:
+                return self.hide_group(top, why)
+        return any(self.hide_group(top, why) for top in sorted(self.top))
+
+    def _fam(self, key):
+        return self.decision.specs[key]["family"] if key in self.decision.specs else key
+
+
+# ------------------------------------------------------------------- publication
+
+
+def publish(groups, decision, k):
+    """What is released: per shown group its exact size and each shown measure rounded
+    (means to 2 decimals, proportions to whole percentages) or banded, with its answer
+    count; every hidden cell gets the same marker and no number. The measure scales and
+    the banding schedule go along, because the dashboard states them and the audit
+    needs them."""
+    specs = decision.specs or measure_specs(groups)
+    out = {"k": k, "banding": [list(b) for b in BANDING], "measures": specs, "groups": {}}
+    for g in groups:
+        if g.key in decision.hidden_groups:
+            out["groups"][g.key] = suppressed_marker(k)
+            continue
+        out["groups"][g.key] = {"suppressed": False, "n": g.n, "measures": {
+            key: _entry(g, key, specs[key], decision, k) for key in sorted(g.measures)}}
+    return out
+
+
+def _entry(group, key, spec, decision, k):
+    if (group.key, key) in decision.hidden_measures:
+        return suppressed_marker(k, "answers")
+    m = group.measures[key]
+    if spec["kind"] == "percent":
+        shown = band_percent((m.total / m.n - spec["lo"]) / (spec["hi"] - spec["lo"]), m.n)
+    else:
+        shown = band_mean(m.total / m.n, m.n, spec["lo"], spec["hi"])
+    return {**shown, "n": m.n}
+
+
+def is_shown(published, group_key, measure=None):
+    """Whether a publication shows this group (and this measure of it)."""
+    group = published["groups"].get(group_key)
+    if group is None or group.get("suppressed"):
+        return False
+    if measure is None:
+        return True
+    entry = group["measures"].get(measure)
+    return entry is not None and not entry.get("suppressed")
+
+
+def change_allowed(prev_published, cur_published, group_key, measure):
+    """A "change since the previous wave" is a function of both waves' values, so it may
+    be published only for a measure shown for the group in both waves, on the same scale.
+    (Waves have disjoint respondents in anonymous mode, so their tables share no unknowns;
+    a change between a shown and a hidden value would give the hidden one away.)"""
+    if not (is_shown(prev_published, group_key, measure)
+            and is_shown(cur_published, group_key, measure)):
+        return False
+    return prev_published["measures"].get(measure) == cur_published["measures"].get(measure)
