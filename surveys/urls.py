@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import student, views
 
@@ -16,8 +16,8 @@ urlpatterns = [
     path("schools/<str:public_id>/", views.school_home, name="school-home"),
     path("schools/<str:public_id>/series/", views.create_series, name="series-create"),
     path("series/<str:public_id>/waves/", views.create_wave, name="wave-create"),
-    path(
-        "waves/<str:public_id>/<str:action>/",
+    re_path(
+        r"^waves/(?P<public_id>[\w-]+)/(?P<action>open|close|publish)/$",
         views.wave_action,
         name="wave-action",
     ),
