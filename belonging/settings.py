@@ -207,6 +207,9 @@ SPECTACULAR_SETTINGS = {
 BELONGING_MIN_K = 5
 BELONGING_MAX_K = 30
 BELONGING_DEFAULT_K = envrange("BELONGING_DEFAULT_K", 10, BELONGING_MIN_K, BELONGING_MAX_K)
+# Trusted reverse proxies in front of the app (each appends to X-Forwarded-For); the
+# code-entry rate limit keys on the address the outermost trusted proxy saw.
+BELONGING_PROXY_HOPS = envrange("BELONGING_PROXY_HOPS", 0, 0, 5)
 # Sessions close themselves at this local hour if the teacher forgets.
 BELONGING_SCHOOL_DAY_ENDS = envrange("BELONGING_SCHOOL_DAY_ENDS", 17, 0, 23)
 

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import consent
 from .demographics import DEMOGRAPHIC_BANDS, band_values
 from .models import OptOut, Response, Series, Session, Wave
 from .pseudonyms import series_pseudonym
@@ -169,6 +170,7 @@ def _store(session, data):
     cg = session.class_group
     try:
         with transaction.atomic():
+            consent.claim_anonymous_place(session)  # anonymous + active consent: cap per class
             response = Response.objects.create(
                 client_id=data.client_id, wave_id=session.wave_id, session=session,
                 class_group=cg, school_id=cg.school_id, year_level=cg.year_level,

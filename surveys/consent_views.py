@@ -1,0 +1,126 @@
+"""Staff pages for opt-outs and consent, with participation counts.
+
+A teacher records for the classes they teach, a school leader for every class of the
+school (permission RECORD_OPTOUTS, through surveys.access: 404 for anything else).
+Student numbers arrive only in POST bodies (never in a URL, so never in an access
+log), are turned into pseudonyms by surveys.consent at once, and are never shown
+again: after a POST the page redirects, so the number is not even re-rendered.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from . import access, consent
+from .models import OptOut, Series, Wave
+from .permissions import RECORD_OPTOUTS, VIEW_PARTICIPATION
+from .services import ServiceError
+
+
+class NumberForm(forms.Form):
+    student_number = forms.CharField(max_length=consent.MAX_NUMBER_LENGTH)
+
+
+class CountForm(forms.Form):
+    count = forms.IntegerField(min_value=1, max_value=5000)
+
+
+def _words(series):
+    if consent.kind_for(series) == OptOut.Kind.CONSENT:
+        return {"recorded": "with consent", "missing": "without consent",
+                "title": "Students with parental consent"}
+    return {"recorded": "opted out", "missing": "opted out",
+            "title": "Students whose parents opted out"}
+
+
+def _rate_text(rate):
+    return "not known" if rate is None else f"{round(rate * 100)}%"
+
+
+def _participation_rows(series, classes):
+    """Counts per wave (not drafts) and class: never answers, so fine during fieldwork."""
+    rows = []
+    for wave in series.waves.exclude(status=Wave.Status.DRAFT).order_by("-starts_on", "-id"):
+        for class_group, numbers in consent.participation(wave, classes).items():
+            rows.append({"wave": wave, "class": class_group, **numbers,
+                         "rate_text": _rate_text(numbers["rate"]),
+                         "over": numbers["responses"] > numbers["eligible"]})
+    return rows
+
+
+@login_required
+def consent_home(request):
+    blocks = []
+    for school in access.schools_for_user(request.user, RECORD_OPTOUTS):
+        classes = list(access.classes_for_user(request.user, school, RECORD_OPTOUTS))
+        visible = set(access.classes_for_user(request.user, school, VIEW_PARTICIPATION))
+        for series in school.series.select_related("school").order_by("name"):
+            recorded = consent.recorded_counts(series, classes)
+            blocks.append({
+                "series": series, "words": _words(series),
+                "classes": [{"class": c, "recorded": recorded.get(c.id, 0)} for c in classes],
+                "participation": _participation_rows(series, [c for c in classes
+                                                              if c in visible]),
+            })
+    return render(request, "teach/consent_index.html", {"blocks": blocks})
+
+
+def _series_and_class(user, series_id, class_id):
+    class_group = access.get_class_for_user(user, class_id, RECORD_OPTOUTS)
+    series = access.get_series_for_user(user, series_id, RECORD_OPTOUTS)
+    if series.school_id != class_group.school_id:
+        raise Http404("No such series.")  # the same answer as for a missing series
+    return series, class_group
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consent_class(request, series_id, class_id):
+    series, class_group = _series_and_class(request.user, series_id, class_id)
+    if request.method == "POST":
+        _apply(request, series, class_group)
+        return redirect("consent-class", series_id=series.public_id,
+                        class_id=class_group.public_id)
+    linked = series.mode == Series.Mode.LINKED
+    return render(request, "teach/consent.html", {
+        "series": series, "class_group": class_group, "linked": linked,
+        "active": consent.kind_for(series) == OptOut.Kind.CONSENT,
+        "words": _words(series),
+        "recorded": consent.recorded_counts(series, [class_group]).get(class_group.id, 0),
+        "participation": _participation_rows(series, [class_group]),
+        "form": NumberForm() if linked else CountForm(),
+    })
+
+
+OPERATIONS = {"record": consent.record, "remove": consent.remove}
+
+
+def _apply(request, series, class_group):
+    operation = OPERATIONS.get(request.POST.get("action"))
+    linked = series.mode == Series.Mode.LINKED
+    form = NumberForm(request.POST) if linked else CountForm(request.POST)
+    if operation is None or not form.is_valid():
+        messages.error(request, "Type a student number." if linked
+                       else "Type a number of students (1 or more).")
+        return
+    value = ({"student_number": form.cleaned_data["student_number"]} if linked
+             else {"count": form.cleaned_data["count"]})
+    try:
+        changed = operation(series, class_group, by=request.user, **value)
+    except ServiceError as err:
+        messages.error(request, str(err))
+        return
+    messages.success(request, _outcome(request.POST["action"], linked, changed))
+
+
+def _outcome(action, linked, changed):
+    if action == "record":
+        if linked and not changed:
+            return "That student was already recorded for this class."
+        return f"Recorded {changed} student{'s' if changed != 1 else ''}."
+    if linked and not changed:
+        return "No record for that student number in this class."
+    return f"Removed {changed} record{'s' if changed != 1 else ''}."
