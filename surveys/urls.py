@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import student, views
+from . import consent_views, student, views
 
 urlpatterns = [
     path("teach/", views.teacher_home, name="teacher-home"),
@@ -25,4 +25,11 @@ urlpatterns = [
     path("join/", student.join, name="student-join"),
     path("s/<str:code>/", student.survey, name="student-survey"),
     path("s/<str:code>/thanks/", student.thanks, name="student-thanks"),
+    # Opt-outs, consent and participation.
+    path("teach/consent/", consent_views.consent_home, name="consent-home"),
+    path(
+        "teach/consent/<str:series_id>/<str:class_id>/",
+        consent_views.consent_class,
+        name="consent-class",
+    ),
 ]
