@@ -60,7 +60,11 @@ def item_entries(instrument, spec):
     out = []
     for item in instrument.items.all():
         scale = scales[item.scale]
+        prov = item.provenance or {}
         out.append({"key": item.key, "text": item.text, "component": item.component,
+                    "citation": prov.get("citation", ""),
+                    "wording_verified": bool(prov.get("wording_verified")),
+                    "translation": prov.get("translation", {}),
                     "reverse_keyed": item.reverse_keyed, "validated": item.validated,
                     "lo": scale["min"], "hi": scale["max"], "labels": scale["labels"],
                     "favorable": scale["favorable"]})
@@ -143,16 +147,18 @@ def change_since(previous, groups, components):
     if previous is None:
         return None
     before = {g["key"]: g for g in previous.data["groups"]}
+    alphas = {name: rel.get("alpha") for name, rel in
+              (previous.data.get("reliability") or {}).items()}
     out = {"from": previous.data["wave"]["label"], "groups": {}}
     for group in groups:
         old = before.get(group["key"])
         if group.get("suppressed") or not old or old.get("suppressed"):
             continue
-        out["groups"][group["key"]] = _group_change(old, group, components)
+        out["groups"][group["key"]] = _group_change(old, group, components, alphas)
     return out
 
 
-def _group_change(old, new, components):
+def _group_change(old, new, components, alphas):
     result = {}
     for comp in components:
         a, b = old["components"].get(comp["key"], {}), new["components"].get(comp["key"], {})
@@ -160,10 +166,12 @@ def _group_change(old, new, components):
                    for x in (a, b)):
             continue  # banded or hidden in either wave: no change is published
         diff = mean_difference(GroupSummary(n=a["n"], mean=a["value"], sd=a["sd"]),
-                               GroupSummary(n=b["n"], mean=b["value"], sd=b["sd"]))
+                               GroupSummary(n=b["n"], mean=b["value"], sd=b["sd"]),
+                               reliability=alphas.get(comp["key"]))
         result[comp["key"]] = {"diff": _r(diff.difference), "ci": [_r(diff.ci_low),
                                                                    _r(diff.ci_high)],
-                               "detectable": diff.detectable}
+                               "detectable": diff.detectable, "mdc95": _r(diff.mdc95),
+                               "exceeds_mdc": diff.exceeds_mdc}
     return result
 
 
