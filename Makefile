@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_ENV := DEBUG=1
 
-.PHONY: demo demo-setup test venv venv-test lint migrations-check clean
+.PHONY: demo demo-setup worker test venv venv-test lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ demo-setup: venv
 demo: demo-setup
 	@echo "Serving the demo at http://127.0.0.1:8000 (Ctrl-C to stop)"
 	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# With CELERY_BROKER_URL set, run this beside `make demo` so publishing has a worker.
+worker: venv
+	$(DEMO_ENV) $(BIN)/celery -A belonging worker --loglevel=INFO
 
 test: venv-test
 	$(BIN)/ruff check .
