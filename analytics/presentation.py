@@ -104,6 +104,9 @@ def group_entry(key, pub, spreads, components, items, classes, k):
         cell["favorable"] = _component_favorable(values, comp)
         if cell["value"] is not None:
             cell.update(spreads.get(key, {}).get(f"component:{comp['key']}", {}))
+        if cell.get("n") is not None:
+            # Students without a score answered fewer than 80% of the component's items.
+            cell["excluded_percent"] = round(100 * (pub["n"] - cell["n"]) / pub["n"])
         entry["components"][comp["key"]] = cell
     for item in items:
         base = f"item:{item['key']}"

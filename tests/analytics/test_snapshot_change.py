@@ -45,6 +45,8 @@ def test_the_second_wave_reports_change_with_its_uncertainty(world):
     assert school["ci"][0] < school["diff"] < school["ci"][1]
     assert school["diff"] > 0 and school["detectable"] is True
     assert school["mdc95"] is not None and school["mdc95"] > 0
+    whole = next(g for g in second.data["groups"] if g["key"] == "school")
+    assert whole["components"]["perceptions"]["excluded_percent"] == 0  # nobody skipped
 
 
 def test_the_dashboard_shows_item_provenance_to_leaders(client, world):
