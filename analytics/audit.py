@@ -1,45 +1,31 @@
-"""The disclosure audit: proves by integer linear programming that nothing published
-lets anyone learn more about a suppressed cell than the dashboard says of it
-(DESIGN "Privacy: part of correctness", rule 3).
+"""The disclosure audit (DESIGN "Privacy: part of correctness", rule 3): integer
+linear programs over everything published prove that nobody learns more about a
+suppressed cell than the dashboard says of it. Pure NumPy/SciPy; its input is what
+`disclosure.publish` released, never the true values.
 
-Pure NumPy/SciPy, no Django. Input is what `disclosure.publish` released (one or
-more publications, "units"), never the true values.
+Attacker model. The attacker knows every published number of every publication
+passed in; each measure's scale and how an item's mean, % favorable and option
+shares follow from its answers; the banding schedule; that each relation holds
+(parent = disjoint union of children); that counts are whole numbers and that every
+listed group has a respondent. A shown value stands for the interval it rounds from
+(2 decimals, whole percent, or its band) and, when unbanded, for "not in a band".
+Every hidden cell carries the same marker, so its size is any whole number >= 1 the
+relations allow.
 
-The attacker model, stated so docs/privacy.md can repeat it:
-
-* The attacker knows every published number of every unit passed in, the scale of
-  every measure, the banding schedule, that each relation holds (parent = disjoint
-  union of children), that counts are whole numbers, that every listed group has at
-  least one respondent, and that an item's answer is one of its scale's options
-  (so an item's mean, % favorable and option shares are linear in the answer
-  counts of its options). A shown value stands for the interval it rounds from
-  (means to 2 decimals, whole percentages, bands "x or more"/"x or less") and, when
-  it is not banded, for "not in a band".
-* Suppressed cells all carry the same marker, so the attacker cannot tell a small
-  group from one hidden to protect it: a hidden group's size is any whole number
-  >= 1 the relations allow.
-
-The two conditions checked for every hidden cell:
-
-(a) count: every size 1..k-1 of every hidden group stays consistent with everything
-    published (exact: one integer program per size, reusing solutions).
-(b) value: over the sizes the cell could have, the values of each of its measures
-    consistent with everything published span at least one scale point for a mean
-    (capped at the scale's width) and 20 percentage points for a proportion, so a
-    proportion is never pinned to 0 or 1 (20 points is the widest band a shown
-    group gets, so a hidden cell says no more than the smallest shown one). An
-    item's answer count is published for shown cells; for a hidden cell the audit
-    looks at the smallest answer count the publication allows (usually a single
-    respondent, whose possible answers must then differ) and at the largest.
-
-Soundness: (a) is exact. For (b) every range the audit reports wide is witnessed
-by whole-number solutions of the full system (so an attacker cannot rule them
-out); the audit fixes the other hidden groups' sizes to one consistent choice while
-it looks at a cell, which can only make ranges narrower. Errors are therefore on
-the side of a finding, never of a pass. Not modelled: links between different
-measures other than an item's own mean, % favorable and options (for instance a
-component score as the mean of its items), and answers given as decimals are
-treated as continuous (component scores).
+Conditions, for every small hidden cell (fewer than k respondents or answers):
+(a) count: every size from the least its listed parts imply (usually 1) to k-1 stays
+    possible. Exact: whole-number sizes that fit every measure are found for each.
+(b) value: over the answer counts it could have, the values of each measure stay
+    spread: a mean over at least one scale point (at most the scale's width), a
+    proportion over at least 20 percentage points (the widest band a shown group
+    gets), so never pinned to 0 or 1. Looked at where the cell's answers are fewest
+    (usually one respondent, whose possible answers must differ) and most.
+Every range reported wide is witnessed by whole-number solutions of everything
+published; the other hidden sizes are held at one consistent choice meanwhile,
+which can only narrow ranges: errors fall on the side of a finding. Not modelled:
+links between different measures other than an item's own mean, % favorable and
+options (a component score as the mean of its items), and the whole-number grain of
+decimal answers (component scores are treated as continuous).
 """
 
 from __future__ import annotations
@@ -53,14 +39,15 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 EPS = 1e-7
-MEAN_STEP = 1.0  # (b): a hidden mean must span at least one scale point
-PERCENT_STEP = 0.2  # (b): a hidden proportion must span at least 20 percentage points
+MEAN_STEP = 1.0  # (b): a hidden mean spans at least one scale point
+PERCENT_STEP = 0.2  # (b): a hidden proportion spans at least 20 percentage points
 DEFAULT_BANDING = ((300, 0.99), (100, 0.98), (40, 0.95), (20, 0.90), (0, 0.80))
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One way a hidden cell leaks: `condition` is "count" (a) or "value" (b)."""
+    """One way a hidden cell leaks: `condition` is "count" (a) or "value" (b);
+    `feasible` is the range the attacker can narrow it to."""
 
     group: str
     measure: str | None
@@ -69,25 +56,27 @@ class Finding:
     feasible: tuple[float, float] | None = None
 
     def __str__(self):
-        return f"{self.condition} of {self.group}" + (
-            f" / {self.measure}" if self.measure else "") + f": {self.detail}"
+        what = f"{self.group} / {self.measure}" if self.measure else self.group
+        return f"{self.condition} of {what}: {self.detail}"
 
 
-def audit(published, relations, k=None, *, also=(), same=()):
-    """Findings for everything published together (empty list = safe to publish).
+def audit(published, relations, k=None, *, also=(), same=(), values=True, small=None):
+    """Findings about everything published together (an empty list: safe to publish).
 
-    `published` is one publication (the output of `disclosure.publish`) with its
-    `relations`; `also` holds further (publication, relations) pairs published about
-    the same wave (other units, earlier publications); `same` lists pairs of
-    ((unit index, group key), (unit index, group key)) naming the same respondents,
-    unit 0 being `published` and unit i the i-th entry of `also`. Units that share
-    no respondents are audited separately, which is exact.
+    `published` and `relations` are unit 0; `also` holds more (publication, relations)
+    pairs about the same wave (other units, earlier publications); `same` pairs
+    ((unit, group key), (unit, group key)) that are the same respondents. Units that
+    share none are audited apart (exact). Groups of unit i > 0 are named
+    "<its 'unit' label or unit{i}>/<key>". `small` names the cells to protect: group
+    keys and (group, measure) pairs with fewer than k respondents or answers
+    (`Decision.small`); without it every hidden cell that could be small is checked,
+    which is safe but stricter and slower. `values=False` checks (a) on the sizes alone.
     """
     units = [(published, relations)] + [tuple(u) for u in also]
     findings = []
     for members in _linked_units(len(units), same):
-        model = _Model([units[i] for i in members], members, same, k)
-        findings += _audit_model(model)
+        model = _Model([units[i] for i in members], members, same, k, small)
+        findings += _audit_model(model, values)
     return findings
 
 
@@ -96,7 +85,6 @@ def _linked_units(count, same):
 
     def root(i):
         while parent[i] != i:
-            parent[i] = parent[parent[i]]
             i = parent[i]
         return i
 
@@ -108,29 +96,29 @@ def _linked_units(count, same):
     return sorted(groups.values())
 
 
-# --------------------------------------------------------------------------- model
+# ------------------------------------------------------------------------ model
 
 
 @dataclass
 class _Node:
     name: str
-    n: int | None = None
-    entries: dict | None = None  # measure key -> list of shown entries
-    families: set | None = None
+    n: int | None
+    entries: dict  # measure key -> shown entries
+    families: set
 
 
 class _Model:
-    """Nodes (groups, merged across units), relations, measure specs and families."""
+    """Groups (merged across units), relations, measure specs and families."""
 
-    def __init__(self, units, indices, same, k):
+    def __init__(self, units, indices, same, k, small):
         self.k = int(k if k is not None else max(p.get("k", 10) for p, _ in units))
+        self.small = None if small is None else {
+            tuple(x) if isinstance(x, tuple | list) else x for x in small}
         self.banding = tuple(tuple(b) for b in units[0][0].get("banding", DEFAULT_BANDING))
-        alias = _aliases(units, indices, same)
+        name = _aliases(units, indices, same)
         self.nodes, self.relations, self.specs = {}, [], {}
-        for (pub, rels), index in zip(units, indices, strict=True):
-            self._add_unit(pub, rels, lambda key, i=index: alias(i, key))
-        children = {c for _, kids in self.relations for c in kids}
-        self.top = {name for name in self.nodes if name not in children}
+        for (pub, rels), i in zip(units, indices, strict=True):
+            self._add_unit(pub, rels, lambda key, i=i: name(i, key))
         self.families = defaultdict(list)
         for key, spec in sorted(self.specs.items()):
             self.families[spec["family"]].append(key)
@@ -144,32 +132,29 @@ class _Model:
             node = self.nodes.setdefault(name_of(key), _Node(name_of(key), None, {}, set()))
             node.families |= families
             if not entry.get("suppressed"):
-                self._add_shown(node, entry)
+                if node.n not in (None, entry["n"]):
+                    raise ValueError(f"{node.name} is published with two sizes")
+                node.n = int(entry["n"])
+                for m, value in entry.get("measures", {}).items():
+                    if not value.get("suppressed"):
+                        node.entries.setdefault(m, []).append(value)
         for parent, kids in rels:
-            self.relations.append((name_of(parent), [name_of(c) for c in kids]))
-
-    @staticmethod
-    def _add_shown(node, entry):
-        if node.n is not None and node.n != entry["n"]:
-            raise ValueError(f"{node.name} is published with two different sizes")
-        node.n = int(entry["n"])
-        for key, value in entry.get("measures", {}).items():
-            if not value.get("suppressed"):
-                node.entries.setdefault(key, []).append(value)
+            names = [name_of(parent)] + [name_of(c) for c in kids]
+            if any(n not in self.nodes for n in names):
+                raise ValueError(f"relation {parent} names a group that is not published")
+            self.relations.append((names[0], names[1:]))
 
     def top_share(self, n):
         return next(share for least, share in self.banding if n >= least)
 
 
 def _aliases(units, indices, same):
-    """Maps (unit index, key) to a node name: unit keys as they are for the first
-    unit, "label/key" for the others; groups named in `same` share one name."""
-    labels = {i: "" if pos == 0 else f"{pub.get('unit') or f'unit{i}'}/"
-              for pos, (i, (pub, _)) in enumerate(zip(indices, units, strict=True))}
+    labels = {i: "" if i == 0 else f"{pub.get('unit') or f'unit{i}'}/"
+              for i, (pub, _) in zip(indices, units, strict=True)}
     merged = {}
     for a, b in same:
         if a[0] in labels and b[0] in labels:
-            first, second = sorted([a, b])
+            first, second = sorted([tuple(a), tuple(b)])
             merged[second] = merged.get(first, first)
 
     def name(i, key):
@@ -179,12 +164,12 @@ def _aliases(units, indices, same):
     return name
 
 
-# ------------------------------------------------------------------- solver helpers
+# ------------------------------------------------------------------------ programs
 
 
 @dataclass
 class _Program:
-    """min c.x  s.t.  rlo <= A x <= rhi,  lb <= x <= ub,  x[integ] whole."""
+    """min c.x  subject to  rlo <= A x <= rhi,  lb <= x <= ub,  x whole where integ."""
 
     A: sparse.csr_matrix
     rlo: np.ndarray
@@ -195,11 +180,10 @@ class _Program:
 
 
 def _solve(prog, cost=None, lb=None, ub=None):
-    """Optimal x, or None when infeasible (or not solved in time: a finding, never a pass)."""
-    size = prog.A.shape[1]
-    cost = np.zeros(size) if cost is None else cost
-    lb = prog.lb if lb is None else lb
-    ub = prog.ub if ub is None else ub
+    """Optimal x by `milp`, or None if infeasible (or unsolved in time: then the
+    caller reports a finding, never a pass)."""
+    cost = np.zeros(prog.A.shape[1]) if cost is None else cost
+    lb, ub = prog.lb if lb is None else lb, prog.ub if ub is None else ub
     if np.any(lb > ub + EPS):
         return None
     cons = [LinearConstraint(prog.A, prog.rlo, prog.rhi)] if prog.A.shape[0] else []
@@ -208,52 +192,150 @@ def _solve(prog, cost=None, lb=None, ub=None):
     return res.x if res.status == 0 else None
 
 
-def _batch(prog, tasks):
-    """Solves independent copies of `prog` in one program. Each task is
-    (cost, lb, ub); returns the optimal x of each copy, None where infeasible."""
-    if not tasks:
-        return []
-    size = prog.A.shape[1]
-    whole = _Program(
-        sparse.block_diag([prog.A] * len(tasks), format="csr"),
-        np.tile(prog.rlo, len(tasks)), np.tile(prog.rhi, len(tasks)),
-        np.concatenate([t[1] for t in tasks]), np.concatenate([t[2] for t in tasks]),
-        np.tile(prog.integ, len(tasks)),
-    )
-    x = _solve(whole, np.concatenate([t[0] for t in tasks]))
-    if x is not None:
-        return [x[i * size:(i + 1) * size] for i in range(len(tasks))]
-    return [_solve(prog, *task) for task in tasks]
+class _Solver:
+    """Solves one program again and again under new bounds and costs: its relaxation
+    first, warm started from the last basis, taken when whole where it must be (or
+    when its rounding satisfies everything and meets the relaxation's bound, or
+    `enough` says it proves what is asked); else `milp`. Exact either way. The warm
+    start uses SciPy's bundled HiGHS object, a private interface; without it every
+    solve goes to `milp`, slower but the same answers."""
+
+    def __init__(self, prog):
+        self.prog, self.whole, self.highs = prog, prog.integ > 0, _warm_highs(prog)
+
+    def solve(self, cost, lb, ub, enough=None):
+        if np.any(lb > ub + EPS):
+            return None
+        status, x = _relaxed(self.highs, cost, lb, ub) if self.highs else ("other", None)
+        if status == "infeasible":
+            return None
+        if status == "optimal":
+            r = x.copy()
+            r[self.whole] = np.round(r[self.whole])
+            if self._holds(r, lb, ub) and (cost @ r <= cost @ x + 1e-7
+                                           or (enough is not None and enough(r))):
+                return r
+        return _solve(self.prog, cost, lb, ub)
+
+    def _holds(self, x, lb, ub):
+        act = self.prog.A @ x
+        return bool(np.all(x >= lb - EPS) and np.all(x <= ub + EPS)
+                    and np.all(act >= self.prog.rlo - EPS) and np.all(act <= self.prog.rhi + EPS))
+
+
+def _warm_highs(prog):
+    try:
+        from scipy.optimize._highspy import _core
+        h = _core._Highs()
+        h.setOptionValue("output_flag", False)
+        inf, A, lp = h.getInfinity(), prog.A.tocsc(), _core.HighsLp()
+        lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
+        lp.col_cost_ = np.zeros(A.shape[1])
+        lp.col_lower_, lp.col_upper_ = np.clip(prog.lb, -inf, inf), np.clip(prog.ub, -inf, inf)
+        lp.row_lower_, lp.row_upper_ = np.clip(prog.rlo, -inf, inf), np.clip(prog.rhi, -inf, inf)
+        lp.a_matrix_.format_ = _core.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = (
+            A.indptr, A.indices, A.data)
+        return (h, _core, inf) if h.passModel(lp) == _core.HighsStatus.kOk else None
+    except Exception:  # noqa: BLE001 - any trouble with the private interface: use milp
+        return None
+
+
+def _relaxed(highs, cost, lb, ub):
+    h, core, inf = highs
+    cols = np.arange(len(cost), dtype=np.int32)
+    h.changeColsBounds(len(cols), cols, np.clip(lb, -inf, inf), np.clip(ub, -inf, inf))
+    h.changeColsCost(len(cols), cols, cost)
+    h.run()
+    status = h.getModelStatus()
+    if status == core.HighsModelStatus.kOptimal:
+        return "optimal", np.array(h.getSolution().col_value)
+    return ("infeasible", None) if status == core.HighsModelStatus.kInfeasible else ("other", None)
 
 
 class _Rows:
-    """Accumulates sparse constraint rows."""
-
     def __init__(self):
         self.data, self.rows, self.cols, self.lo, self.hi = [], [], [], [], []
 
     def add(self, coeffs, lo, hi):
-        row = len(self.lo)
         for col, value in coeffs.items():
             if value:
                 self.data.append(value)
-                self.rows.append(row)
+                self.rows.append(len(self.lo))
                 self.cols.append(col)
         self.lo.append(lo)
         self.hi.append(hi)
 
     def program(self, lb, ub, integ):
-        shape = (len(self.lo), len(lb))
-        A = sparse.csr_matrix((self.data, (self.rows, self.cols)), shape=shape)
+        A = sparse.csr_matrix((self.data, (self.rows, self.cols)), shape=(len(self.lo), len(lb)))
         return _Program(A, np.array(self.lo, float), np.array(self.hi, float),
                         np.array(lb, float), np.array(ub, float), np.array(integ, float))
 
 
-# ------------------------------------------------------------------- (a) counts
+def _propagate(prog, rounds=30):
+    """Bounds each row implies on each column, iterated (a presolve): true of every
+    solution, so applied once for all later programs."""
+    A = prog.A.tocoo()
+    r, c, a = A.row, A.col, A.data
+    lb, ub, whole, m = prog.lb.copy(), prog.ub.copy(), prog.integ > 0, len(prog.rlo)
+    for _ in range(rounds):
+        low, high = np.where(a > 0, a * lb[c], a * ub[c]), np.where(a > 0, a * ub[c], a * lb[c])
+        new_lb, new_ub = lb.copy(), ub.copy()
+        for act, bound, side in ((low, prog.rhi, 1), (high, prog.rlo, -1)):
+            finite = np.isfinite(act)
+            rest = np.bincount(r, np.where(finite, act, 0.0), m)[r] - np.where(finite, act, 0.0)
+            ok = (np.bincount(r, ~finite, m)[r] - ~finite == 0) & np.isfinite(bound[r])
+            limit = (bound[r] - rest) / a
+            upper, lower = ok & ((a > 0) == (side == 1)), ok & ((a > 0) != (side == 1))
+            np.minimum.at(new_ub, c[upper], limit[upper])
+            np.maximum.at(new_lb, c[lower], limit[lower])
+        new_lb = np.where(whole, np.ceil(new_lb - 1e-6), new_lb)
+        new_ub = np.where(whole, np.floor(new_ub + 1e-6), new_ub)
+        if np.allclose(new_lb, lb) and np.allclose(new_ub, ub):
+            break
+        lb, ub = np.maximum(lb, new_lb), np.minimum(ub, new_ub)
+    return lb, ub
+
+
+def _reduce(prog, keep_first):
+    """Drops the columns propagation fixes (not the first `keep_first`): returns the
+    smaller program, the kept columns and every column's fixed value."""
+    lb, ub = _propagate(prog)
+    fixed = np.abs(ub - lb) < 1e-9
+    fixed[:keep_first] = False
+    value, keep = np.where(fixed, lb, 0.0), np.flatnonzero(~fixed)
+    shift, A = prog.A @ value, prog.A[:, keep].tocsr()
+    used = np.diff(A.indptr) > 0
+    return _Program(A[used], (prog.rlo - shift)[used], (prog.rhi - shift)[used],
+                    lb[keep], ub[keep], prog.integ[keep]), keep, value
+
+
+def _joint(counts, fams):
+    """The sizes and some families as one program (their size columns shared)."""
+    h, cat = len(counts.hidden), np.concatenate
+    widths = [f.prog.A.shape[1] - h for f in fams]
+    total, start = h + sum(widths), h
+    blocks = [sparse.hstack([counts.prog.A, sparse.csr_matrix((counts.prog.A.shape[0],
+                                                               total - h))])]
+    for f, w in zip(fams, widths, strict=True):
+        A = f.prog.A.tocsc()
+        blocks.append(sparse.hstack([A[:, :h], sparse.csr_matrix((A.shape[0], start - h)),
+                                     A[:, h:], sparse.csr_matrix((A.shape[0], total - start - w))]))
+        start += w
+    progs = [counts.prog] + [f.prog for f in fams]
+
+    def cols(attr):
+        return cat([getattr(counts.prog, attr)] + [getattr(f.prog, attr)[h:] for f in fams])
+
+    return _Program(sparse.vstack(blocks, format="csr"), cat([p.rlo for p in progs]),
+                    cat([p.rhi for p in progs]), cols("lb"), cols("ub"), cols("integ"))
+
+
+# ------------------------------------------------------------------------ (a) sizes
 
 
 class _Counts:
-    """Hidden group sizes: whole numbers >= 1 tied by the relations."""
+    """The hidden groups' sizes: whole numbers >= 1 tied by the relations."""
 
     def __init__(self, model):
         self.hidden = sorted(name for name, node in model.nodes.items() if node.n is None)
@@ -270,86 +352,117 @@ class _Counts:
                 rows.add(coeffs, -const, -const)
             elif abs(const) > EPS:
                 raise ValueError(f"published sizes break the relation {parent}")
-        size = len(self.hidden)
-        self.prog = rows.program([1.0] * size, [np.inf] * size, [1] * size)
+        h = len(self.hidden)
+        self.prog = rows.program([1.0] * h, [np.inf] * h, [1] * h)
+        self.floor = self._floor(model)
 
-        self.floor = self._structural_floor(model)
-
-    def _structural_floor(self, model):
-        """Smallest size of each hidden group knowing only the relations and that every
-        listed group has a respondent: what the list of groups says anyway."""
+    def _floor(self, model):
+        """Each hidden group's least size knowing only the relations and that listed
+        groups have respondents: what the list of groups says anyway."""
         names = sorted(model.nodes)
-        index = {name: i for i, name in enumerate(names)}
-        rows = _Rows()
+        at, rows = {name: i for i, name in enumerate(names)}, _Rows()
         for parent, kids in model.relations:
-            coeffs = defaultdict(float, {index[parent]: 1.0})
+            coeffs = defaultdict(float, {at[parent]: 1.0})
             for c in kids:
-                coeffs[index[c]] -= 1.0
+                coeffs[at[c]] -= 1.0
             rows.add(coeffs, 0.0, 0.0)
         prog = rows.program([1.0] * len(names), [np.inf] * len(names), [1] * len(names))
-        tasks = []
+        solver, out = _Solver(prog), []
         for name in self.hidden:
             cost = np.zeros(len(names))
-            cost[index[name]] = 1.0
-            tasks.append((cost, prog.lb, prog.ub))
-        xs = _batch(prog, tasks)
-        return [round(x[index[name]]) for x, name in zip(xs, self.hidden, strict=True)]
-
-    def witness(self, fixed):
-        lb, ub = self.prog.lb.copy(), self.prog.ub.copy()
-        for i, value in fixed.items():
-            lb[i] = ub[i] = value
-        x = _solve(self.prog, lb=lb, ub=ub)
-        return None if x is None else np.round(x)
+            cost[at[name]] = 1.0
+            out.append(round(solver.solve(cost, prog.lb, prog.ub)[at[name]]))
+        return out
 
 
 class _Witnesses:
-    """Consistent whole-number sizes for the hidden groups, found per (group, size)."""
+    """Whole-number sizes for the hidden groups, enough that each size a small group
+    may have (floor..k-1) is met by one of them, or is shown impossible."""
 
-    def __init__(self, counts, k, find):
-        self.counts, self.k, self.found = counts, k, []
-        self.missing = {}
-        for i in range(len(counts.hidden)):
-            self._cover(i, find)
-
-    def _cover(self, i, find):
-        missing = []
-        for size in range(self.counts.floor[i], self.k):
-            if self.has(i, size):
+    def __init__(self, counts, k, prog, cover, anchor):
+        """`prog` starts with the size columns (sizes alone, or with families). Each
+        program aims the small groups at sizes still needed, the others near `anchor`
+        (sizes every family meets); a size its own program cannot reach is impossible."""
+        self.found, self.missing, h = [], defaultdict(list), len(counts.hidden)
+        need = {(i, size) for i in cover for size in range(counts.floor[i], k)}
+        for size in range(1, k) if cover else ():
+            self._try(prog, h, {i: max(size, counts.floor[i]) for i in cover}, anchor, need)
+        while need:
+            aims = {}
+            for i, size in sorted(need):
+                aims.setdefault(i, size)
+            if self._try(prog, h, aims, anchor, need):
                 continue
-            x = find(i, size)
-            if x is None:
-                missing.append(size)
-            else:
-                self.found.append(x)
-        self.missing[i] = missing
+            for i, size in aims.items():
+                if not self._try(prog, h, {i: size}, anchor, need):
+                    need.discard((i, size))
+                    self.missing[i].append(size)
 
-    def has(self, i, size):
-        return any(w[i] == size for w in self.found)
+    def _try(self, prog, h, aims, anchor, need):
+        x = _near(prog, h, aims, anchor)
+        got = set() if x is None else {(i, int(x[i])) for i in aims} & need
+        if got:
+            self.found.append(x)
+            need -= got
+        return bool(got)
 
-    def smallest(self, i):
-        """The witness giving hidden group i its smallest size."""
-        return min(self.found, key=lambda w: w[i])
+
+def _near(prog, h, aims, anchor):
+    """Whole sizes (the first h columns) nearest, in sum of distances, to `aims`
+    ({column: size}); the others near `anchor` only as a tie-break."""
+    rows, cols = prog.A.shape
+    goal = dict(aims) if anchor is None else {
+        **{i: anchor[i] for i in range(h)}, **aims}
+    m, at = len(goal), list(goal)
+    pick = sparse.csr_matrix((np.ones(m), (range(m), at)), shape=(m, cols))
+    eye = sparse.identity(m, format="csr")
+    A = sparse.vstack([sparse.hstack([prog.A, sparse.csr_matrix((rows, m))]),
+                       sparse.hstack([pick, -eye]), sparse.hstack([-pick, -eye])], format="csr")
+    t = np.array([goal[c] for c in at], float)
+    finite = np.abs(np.concatenate([prog.rlo, prog.rhi]))
+    big = 2 * float(finite[np.isfinite(finite)].max(initial=0)) + 100
+    weight = np.array([1.0 if c in aims else 1.0 / (1.0 + m * big) for c in at])
+    ext = _Program(A, np.concatenate([prog.rlo, np.full(2 * m, -np.inf)]),
+                   np.concatenate([prog.rhi, t, -t]), np.concatenate([prog.lb, np.zeros(m)]),
+                   np.concatenate([prog.ub, np.full(m, np.inf)]),
+                   np.concatenate([prog.integ, np.zeros(m)]))
+    x = _solve(ext, np.concatenate([np.zeros(cols), weight]))
+    return None if x is None else np.round(x[:h])
+
+
+def _witnesses(model, counts, families, verify):
+    """Witness sizes every family also meets. The sizes alone usually suffice; a
+    family that rejects a witness joins the sizes in one program, until none does."""
+    cover = [i for name, i in counts.index.items() if model.small is None or name in model.small]
+    joint, anchor = [], None
+    if verify and counts.hidden and families:
+        x = _solve(_joint(counts, families))
+        anchor = None if x is None else np.round(x[:len(counts.hidden)])
+    while True:
+        prog = _joint(counts, joint) if joint else counts.prog
+        found = _Witnesses(counts, model.k, prog, cover, anchor)
+        rejected = [f for f in families if verify and f not in joint
+                    and any(x is None for x in f.run([f.task(w) for w in found.found]))]
+        if not rejected:
+            return found
+        joint += rejected
 
 
 def _count_findings(model, counts, witnesses):
     out = []
     for name, i in counts.index.items():
-        missing = witnesses.missing[i]
+        missing = witnesses.missing.get(i, [])
         if not missing or len(missing) == model.k - counts.floor[i]:
-            continue  # nothing ruled out, or the publication proves k or more: not small
-        sizes = sorted({int(w[i]) for w in witnesses.found})
-        where = _relations_text(model, name)
-        out.append(Finding(
-            name, None, "count",
-            f"sizes {_ranges(missing)} are ruled out, so 'fewer than {model.k}' is narrowed"
-            f" (by {where})", (sizes[0], sizes[-1]) if sizes else None))
+            continue  # nothing ruled out, or proven to hold k or more: not a small cell
+        sizes = sorted({int(w[i]) for w in witnesses.found} - set(missing))
+        out.append(Finding(name, None, "count", f"sizes {_ranges(missing)} are ruled out, so "
+                           f"'fewer than {model.k}' is narrowed (by {_where(model, name)})",
+                           (sizes[0], sizes[-1]) if sizes else None))
     return out
 
 
-def _relations_text(model, name):
-    rels = [f"{p}=({len(kids)} groups)" for p, kids in model.relations
-            if name == p or name in kids]
+def _where(model, name):
+    rels = [f"{p}=({len(kids)} groups)" for p, kids in model.relations if name in (p, *kids)]
     return ", ".join(rels[:3]) or "no relation"
 
 
@@ -363,133 +476,138 @@ def _ranges(values):
     return ", ".join(parts)
 
 
-# ------------------------------------------------------------------- families
+# ------------------------------------------------------------------------ families
 
 
 class _Family:
-    """The program of one family of measures (an item's mean, % favorable and option
-    shares, or one other measure) over every group. Columns: the hidden group sizes,
-    then per group its answer count N and either its answer count per option (items)
-    or its total (other measures)."""
+    """One family of measures (an item's mean, % favorable and option shares, or one
+    other measure) over every group, as a program. Columns: the hidden sizes, then per
+    group its answer count and either its count per option (items) or its total."""
 
     def __init__(self, model, counts, fam):
         self.model, self.counts, self.fam = model, counts, fam
         self.keys = model.families[fam]
         self.scale = model.specs[self.keys[0]].get("scale")
         self.nodes = sorted(n for n, node in model.nodes.items() if fam in node.families)
-        hidden = len(counts.hidden)
-        self.lb, self.ub, self.integ = [1.0] * hidden, [np.inf] * hidden, [1] * hidden
-        self.cols, self.rows = {}, _Rows()
+        h = len(counts.hidden)
+        self.lb, self.ub, self.integ = [1.0] * h, [np.inf] * h, [1] * h
+        self.cols, rows = {}, _Rows()
         for name in self.nodes:
-            self._add_node(name)
-        self._add_relations()
+            self._add_node(name, rows)
+        present = set(self.nodes)
+        for parent, kids in model.relations:
+            if parent in present and all(c in present for c in kids):
+                for j in range(1 + len(self.cols[parent][1])):
+                    coeffs = defaultdict(float, {self._col(parent, j): 1.0})
+                    for c in kids:
+                        coeffs[self._col(c, j)] -= 1.0
+                    rows.add(coeffs, 0.0, 0.0)
         for name in self.nodes:
-            self._add_entries(name)
-        self.prog = self.rows.program(self.lb, self.ub, self.integ)
-        self.hidden_cells = [n for n in self.nodes if not self._shown(n)]
+            self._add_entries(name, rows)
+        self.hidden_cells = [n for n in self.nodes
+                             if not any(k in model.nodes[n].entries for k in self.keys)]
+        self.prog, self.keep, self.fixed = _reduce(rows.program(self.lb, self.ub, self.integ), h)
+        self.where = np.full(len(self.lb), -1)
+        self.where[self.keep] = np.arange(len(self.keep))
+        self.solver = None
 
     def _new(self, lb, ub, whole):
         self.lb.append(lb)
         self.ub.append(ub)
-        self.integ.append(1 if whole else 0)
+        self.integ.append(int(whole))
         return len(self.lb) - 1
 
-    def _shown(self, name):
-        return any(k in self.model.nodes[name].entries for k in self.keys)
+    def _col(self, name, j):
+        return self.cols[name][0] if j == 0 else self.cols[name][1][j - 1]
 
-    def _add_node(self, name):
+    def _add_node(self, name, rows):
         node = self.model.nodes[name]
-        counts = {e["n"] for k in self.keys for e in node.entries.get(k, [])}
-        if len(counts) > 1:
+        answers = {e["n"] for k in self.keys for e in node.entries.get(k, [])}
+        if len(answers) > 1:
             raise ValueError(f"{name}: the measures of {self.fam} give different answer counts")
-        if counts:
-            fixed = float(counts.pop())
-            n_col = self._new(fixed, fixed, True)
-        else:
-            n_col = self._new(0.0, np.inf if node.n is None else float(node.n), True)
+        cap = np.inf if node.n is None else float(node.n)
+        n_col = self._new(*((answers.pop(),) * 2 if answers else (0.0, cap)), True)
         if node.n is None:
-            self.rows.add({n_col: 1.0, self.counts.index[name]: -1.0}, -np.inf, 0.0)
+            rows.add({n_col: 1.0, self.counts.index[name]: -1.0}, -np.inf, 0.0)
         if self.scale:
             vals = [self._new(0.0, np.inf, True) for _ in self.scale]
-            self.rows.add({n_col: -1.0, **{c: 1.0 for c in vals}}, 0.0, 0.0)
+            rows.add({n_col: -1.0, **{c: 1.0 for c in vals}}, 0.0, 0.0)
         else:
             spec = self.model.specs[self.keys[0]]
             vals = [self._new(-np.inf, np.inf, spec.get("integral", False))]
-            self.rows.add({vals[0]: 1.0, n_col: -spec["lo"]}, 0.0, np.inf)
-            self.rows.add({vals[0]: 1.0, n_col: -spec["hi"]}, -np.inf, 0.0)
+            rows.add({vals[0]: 1.0, n_col: -spec["lo"]}, 0.0, np.inf)
+            rows.add({vals[0]: 1.0, n_col: -spec["hi"]}, -np.inf, 0.0)
         self.cols[name] = (n_col, vals)
 
-    def _add_relations(self):
-        present = set(self.nodes)
-        for parent, kids in self.model.relations:
-            if parent not in present or not all(c in present for c in kids):
-                continue
-            for j in range(1 + len(self.cols[parent][1])):
-                coeffs = defaultdict(float)
-                for name, sign in [(parent, 1.0)] + [(c, -1.0) for c in kids]:
-                    coeffs[self._col(name, j)] += sign
-                self.rows.add(coeffs, 0.0, 0.0)
-
-    def _col(self, name, j):
-        n_col, vals = self.cols[name]
-        return n_col if j == 0 else vals[j - 1]
-
-    def task(self, sizes, cost=None, lb=None, ub=None):
-        """A (cost, lb, ub) for `_batch`: hidden sizes fixed to `sizes`, plus overrides."""
-        h = len(self.counts.hidden)
-        low, high, vec = self.prog.lb.copy(), self.prog.ub.copy(), np.zeros(len(self.prog.lb))
-        low[:h] = high[:h] = sizes
-        for col, value in (lb or {}).items():
-            low[col] = value
-        for col, value in (ub or {}).items():
-            high[col] = value
-        for col, value in (cost or {}).items():
-            vec[col] += value
-        return vec, low, high
+    def _add_entries(self, name, rows):
+        for key in self.keys:
+            spec = self.model.specs[key]
+            whole = bool(self.scale) or spec.get("integral", False)
+            for entry in self.model.nodes[name].entries.get(key, []):
+                low, high = _total_bounds(_interval(self.model, spec, entry), entry["n"], whole)
+                rows.add(self.expr(name, key), low, high)
 
     def expr(self, name, key):
-        """The measure's total in a group, as {column: coefficient}."""
+        """A measure's total in a group, as {column: coefficient}."""
         vals = self.cols[name][1]
         if not self.scale:
             return {vals[0]: 1.0}
         weights = self.model.specs[key]["weights"]
         return {c: float(w) for c, w in zip(vals, weights, strict=True) if w}
 
-    def _add_entries(self, name):
-        for key in self.keys:
-            spec = self.model.specs[key]
-            whole = bool(self.scale) or spec.get("integral", False)
-            for entry in self.model.nodes[name].entries.get(key, []):
-                low, high = _total_bounds(_interval(self.model, spec, entry), entry["n"], whole)
-                self.rows.add(self.expr(name, key), low, high)
+    def task(self, sizes, cost=None, lb=None, ub=None):
+        """(cost, lb, ub) on the reduced program from full-column dicts, hidden sizes
+        fixed to `sizes`; a bound that a fixed column breaks makes it infeasible."""
+        h = len(self.counts.hidden)
+        low, high, vec = self.prog.lb.copy(), self.prog.ub.copy(), np.zeros(len(self.prog.lb))
+        low[:h] = high[:h] = sizes
+        for bounds, up in ((lb or {}, False), (ub or {}, True)):
+            for col, value in bounds.items():
+                at, side = self.where[col], high if up else low
+                if at >= 0:
+                    side[at] = min(side[at], value) if up else max(side[at], value)
+                elif (self.fixed[col] > value + EPS) if up else (self.fixed[col] < value - EPS):
+                    return vec, np.ones_like(low), np.zeros_like(high)
+        for col, value in (cost or {}).items():
+            if self.where[col] >= 0:
+                vec[self.where[col]] += value
+        return vec, low, high
+
+    def run(self, tasks, enough=None):
+        """Solves tasks; each answer is None or every column's value. `enough(x)` may
+        accept a whole solution that is not optimal but proves what is asked."""
+        self.solver = self.solver or _Solver(self.prog)
+        check = None if enough is None else (lambda x: enough(self.expand(x)))
+        return [None if x is None else self.expand(x)
+                for x in (self.solver.solve(*t, enough=check) for t in tasks)]
+
+    def expand(self, x):
+        full = self.fixed.copy()
+        full[self.keep] = x
+        return full
 
 
 def _interval(model, spec, entry):
-    """The per-respondent value interval a shown entry stands for: (low, high, and the
-    band limits an unbanded value lies strictly inside, else None)."""
-    pct = spec["kind"] == "percent"
-    unit = 100.0 if pct else 1.0
-    lo, hi = spec["lo"], spec["hi"]
+    """The per-respondent value interval a shown entry stands for, with the band
+    limits an unbanded value lies strictly inside (else None)."""
+    unit, lo, hi = (100.0 if spec["kind"] == "percent" else 1.0), spec["lo"], spec["hi"]
     top = model.top_share(int(entry["n"]))
     band_low, band_high = lo + (1 - top) * (hi - lo), lo + top * (hi - lo)
     if entry.get("band") == "top":
         return max(entry["bound"] / unit, band_high), hi, None
     if entry.get("band") == "bottom":
         return lo, min(entry["bound"] / unit, band_low), None
-    half = (0.5 if pct else 0.005) / unit
-    value = entry["value"] / unit
-    return value - half, value + half, (band_low, band_high)
+    half = (0.5 if unit == 100.0 else 0.005) / unit
+    return entry["value"] / unit - half, entry["value"] / unit + half, (band_low, band_high)
 
 
 def _total_bounds(interval, n, whole):
-    """Bounds on a group's total from its value interval; whole totals are rounded
-    inwards and kept strictly inside the band limits."""
+    """Bounds on a total from its value interval; whole totals are rounded inwards and
+    kept strictly inside the band limits."""
     low, high, limits = interval
     low, high = low * n, high * n
     if not whole:
-        if limits:
-            low, high = max(low, limits[0] * n), min(high, limits[1] * n)
-        return low, high
+        return (max(low, limits[0] * n), min(high, limits[1] * n)) if limits else (low, high)
     low, high = math.ceil(low - EPS), math.floor(high + EPS)
     if limits:
         low = max(low, math.floor(limits[0] * n + EPS) + 1)
@@ -497,197 +615,174 @@ def _total_bounds(interval, n, whole):
     return float(low), float(high)
 
 
-# ------------------------------------------------------------------- driver
+# ------------------------------------------------------------------------ (b) values
 
 
-def _audit_model(model):
+def _audit_model(model, values):
     counts = _Counts(model)
     families = [_Family(model, counts, fam) for fam in model.families]
-    witnesses = _consistent_witnesses(model, counts, families)
+    witnesses = _witnesses(model, counts, families, values)
     findings = _count_findings(model, counts, witnesses)
-    if counts.hidden and not witnesses.found:
-        return findings
-    for fam in families:
-        findings += _value_findings(fam, witnesses)
+    if values and (witnesses.found or not counts.hidden):
+        for fam in families:
+            findings += _value_findings(fam, witnesses)
     return findings
 
 
-def _consistent_witnesses(model, counts, families):
-    """Witness sizes that every family can also meet. Usually the sizes alone
-    suffice; a family that rejects one joins the sizes in one program, until none do."""
-    joint = []
-    while True:
-        witnesses = _Witnesses(counts, model.k, _finder(counts, joint))
-        rejected = [f for f in families if f not in joint and not _accepts(f, witnesses.found)]
-        if not rejected:
-            return witnesses
-        joint += rejected
-
-
-def _accepts(fam, found):
-    return all(x is not None for x in _batch(fam.prog, [fam.task(w) for w in found]))
-
-
-def _finder(counts, joint):
-    if not joint:
-        return lambda i, size: counts.witness({i: size})
-    prog, size_cols = _joint_program(counts, joint), len(counts.hidden)
-
-    def find(i, size):
-        lb, ub = prog.lb.copy(), prog.ub.copy()
-        lb[i] = ub[i] = size
-        x = _solve(prog, lb=lb, ub=ub)
-        return None if x is None else np.round(x[:size_cols])
-
-    return find
-
-
-def _joint_program(counts, fams):
-    """The sizes and several families in one program (their size columns shared)."""
-    h = len(counts.hidden)
-    widths = [f.prog.A.shape[1] - h for f in fams]
-    total = h + sum(widths)
-    blocks, start = [sparse.hstack([counts.prog.A, sparse.csr_matrix(
-        (counts.prog.A.shape[0], total - h))])], h
-    for f, w in zip(fams, widths, strict=True):
-        A = f.prog.A.tocsc()
-        blocks.append(sparse.hstack([A[:, :h], sparse.csr_matrix((A.shape[0], start - h)),
-                                     A[:, h:], sparse.csr_matrix((A.shape[0], total - start - w))]))
-        start += w
-    cat = np.concatenate
-    return _Program(sparse.vstack(blocks, format="csr"),
-                    cat([counts.prog.rlo] + [f.prog.rlo for f in fams]),
-                    cat([counts.prog.rhi] + [f.prog.rhi for f in fams]),
-                    cat([counts.prog.lb] + [f.prog.lb[h:] for f in fams]),
-                    cat([counts.prog.ub] + [f.prog.ub[h:] for f in fams]),
-                    cat([counts.prog.integ] + [f.prog.integ[h:] for f in fams]))
-
-
-# ------------------------------------------------------------------- (b) values
-
-
 def _value_findings(fam, witnesses):
-    cells = _small_cells(fam)
-    if not cells:
-        return []
-    sizes = {c: _sizes_for(fam, witnesses, c) for c in cells}
-    answers = _answer_ranges(fam, cells, sizes)
+    small = fam.model.small
+    cells = [c for c in fam.hidden_cells if small is None or c in small
+             or any((c, key) in small for key in fam.keys)]
     ranges = {c: {} for c in cells}
-    _merge(ranges, _lone_ranges(fam, [c for c in cells if answers[c][0] <= 1 <= answers[c][1]],
-                                sizes))
-    extra = [(c, n) for c in cells if not _all_wide(fam, ranges[c])
-             for n in sorted({max(answers[c][0], 1), answers[c][1]} - {1})
-             if answers[c][1] >= 1]
-    _merge(ranges, _fixed_ranges(fam, extra, sizes))
+    rest = _lone_cells(fam, cells, witnesses, ranges)
+    rest += [c for c in cells if c not in rest and not ranges[c]]
+    answers = _cell_by_cell(fam, rest, witnesses, ranges)
+    failing = [c for c in cells if answers.get(c, (0, 1))[1] < 1 or not _all_wide(fam, ranges[c])]
     out = []
-    for c in cells:
-        if answers[c][1] < 1:
+    for c in failing if small is not None else _small_cells(fam, failing):
+        if answers.get(c, (0, 1))[1] < 1:
             out.append(Finding(c, fam.keys[0], "value",
                                f"nobody in it can have answered {fam.fam}: that is revealed"))
-            continue
-        out += [_value_finding(fam, c, key, ranges[c].get(key)) for key in fam.keys
-                if not _wide(fam, key, ranges[c].get(key))]
+        else:
+            out += [_value_finding(fam, c, key, ranges[c].get(key)) for key in fam.keys
+                    if not _wide(fam, key, ranges[c].get(key))]
     return out
 
 
-def _small_cells(fam):
-    """Hidden cells that could hold fewer than k answers (a cell the publication proves
-    to hold k or more is not a small cell: its value was publishable)."""
-    cells = fam.hidden_cells
-    prog = _joint_program(fam.counts, [fam])
-    tasks = []
+def _lone_cells(fam, cells, witnesses, ranges):
+    """Cells of groups of size 1 in some witness, checked together per witness (those
+    with most such groups first); returns the cells left for `_cell_by_cell`."""
+    index, rest = fam.counts.index, list(cells)
+    for w in sorted(witnesses.found, key=lambda w: -int(np.sum(w == 1))):
+        here = [c for c in rest if c in index and w[index[c]] == 1]
+        if here:
+            _merge(ranges, _lone(fam, here, w))
+            rest = [c for c in rest if c not in here]
+    return rest
+
+
+def _lone(fam, cells, sizes, cap=False):
+    """What a cell answered by one respondent can show. Items: per answer, one program
+    asks every cell still unproven to hold it at once; cells that get it are proven and
+    the rest asked again, until a program proves none (then none can hold it)."""
+    if not fam.scale:
+        return _lone_generic(fam, cells, sizes)
+    ub = {fam.cols[c][0]: 1.0 for c in cells} if cap else None
+    proven = {c: set() for c in cells}
+    for j in range(len(fam.scale)):
+        todo = [c for c in cells if j not in proven[c]]
+        while todo:
+            task = fam.task(sizes, {fam.cols[c][1][j]: -1.0 for c in todo}, ub=ub)
+            x = fam.run([task], lambda x, todo=todo, j=j: _holds_answer(fam, todo, j, x))[0]
+            if x is None:
+                break
+            for c in cells:
+                n_col, vals = fam.cols[c]
+                if round(x[n_col]) == 1:
+                    proven[c].add(int(np.argmax([x[v] for v in vals])))
+            if all(j not in proven[c] for c in todo):
+                break
+            todo = [c for c in todo if j not in proven[c]]
+    return {c: {key: _spread([fam.model.specs[key]["weights"][j] for j in got])
+                for key in fam.keys} for c, got in proven.items() if got}
+
+
+def _holds_answer(fam, cells, j, x):
+    return any(round(x[fam.cols[c][0]]) == 1 and x[fam.cols[c][1][j]] > 0.5 for c in cells)
+
+
+def _lone_generic(fam, cells, sizes):
+    """For a continuous measure: one answer per cell, the least and the greatest sum
+    (each solution witnesses a value for every cell in it)."""
+    one = {fam.cols[c][0]: 1.0 for c in cells}
+    total = {fam.cols[c][1][0]: 1.0 for c in cells}
+    xs = fam.run([fam.task(sizes, {k: s * v for k, v in total.items()}, one, one)
+                  for s in (1.0, -1.0)])
+    if any(x is None for x in xs):
+        return {}
+    return {c: {fam.keys[0]: _spread([x[fam.cols[c][1][0]] for x in xs])} for c in cells}
+
+
+def _cell_by_cell(fam, cells, witnesses, ranges):
+    """The remaining cells, each at its own witness: its answer-count range, then one
+    respondent's answers, then the fewest and most answers it can have."""
+    sizes = {c: _sizes_for(fam, witnesses, c) for c in cells}
+    answers = _answer_ranges(fam, cells, sizes)
     for c in cells:
-        cost = np.zeros(prog.A.shape[1])
-        cost[fam.cols[c][0]] = 1.0
-        tasks.append((cost, prog.lb, prog.ub))
-    xs = _batch(prog, tasks)
-    return [c for c, x in zip(cells, xs, strict=True)
-            if x is None or x[fam.cols[c][0]] < fam.model.k - 0.5]
+        if answers[c][0] <= 1 <= answers[c][1]:
+            _merge(ranges, _lone(fam, [c], sizes[c], cap=True))
+    extra = [(c, n) for c in cells if answers[c][1] >= 1 and not _all_wide(fam, ranges[c])
+             for n in sorted({max(answers[c][0], 1), answers[c][1]} - {1})]
+    _merge(ranges, _fixed_ranges(fam, extra, sizes))
+    return answers
 
 
 def _sizes_for(fam, witnesses, cell):
-    index = fam.counts.index.get(cell)
-    if index is not None:
-        return witnesses.smallest(index)
+    i = fam.counts.index.get(cell)
+    if i is not None:
+        return min(witnesses.found, key=lambda w: w[i])
     return witnesses.found[0] if witnesses.found else np.zeros(0)
 
 
 def _answer_ranges(fam, cells, sizes):
-    """Smallest and largest answer count of each hidden cell (at its witness sizes)."""
-    tasks = []
-    for c in cells:
-        col = fam.cols[c][0]
-        tasks += [fam.task(sizes[c], {col: 1.0}), fam.task(sizes[c], {col: -1.0})]
-    xs = _batch(fam.prog, tasks)
-    out = {}
+    tasks = [fam.task(sizes[c], {fam.cols[c][0]: s}) for c in cells for s in (1.0, -1.0)]
+    xs, out = fam.run(tasks), {}
     for i, c in enumerate(cells):
-        low, high = xs[2 * i], xs[2 * i + 1]
-        col = fam.cols[c][0]
-        out[c] = (1, 0) if low is None or high is None else (
-            round(low[col]), round(high[col]))
-    return out
-
-
-def _lone_ranges(fam, cells, sizes):
-    """Values of each measure for a cell answered by a single respondent."""
-    if fam.scale:
-        return _lone_answers(fam, cells, sizes)
-    return _fixed_ranges(fam, [(c, 1) for c in cells], sizes)
-
-
-def _lone_answers(fam, cells, sizes):
-    tasks = []
-    for c in cells:
-        n_col, vals = fam.cols[c]
-        tasks += [fam.task(sizes[c], {v: -1.0}, ub={n_col: 1.0}) for v in vals]
-    xs = _batch(fam.prog, tasks)
-    width, out = len(fam.scale), {}
-    for i, c in enumerate(cells):
-        vals = fam.cols[c][1]
-        possible = [j for j, v in enumerate(vals)
-                    if xs[i * width + j] is not None and xs[i * width + j][v] > 0.5]
-        if possible:
-            out[c] = {key: _spread([fam.model.specs[key]["weights"][j] for j in possible])
-                      for key in fam.keys}
+        low, high, col = xs[2 * i], xs[2 * i + 1], fam.cols[c][0]
+        out[c] = (1, 0) if low is None or high is None else (round(low[col]), round(high[col]))
     return out
 
 
 def _fixed_ranges(fam, cell_counts, sizes):
-    """Range of each measure's mean for cells held at a given answer count."""
+    """Each measure's range for cells held at a given answer count."""
     tasks = []
     for c, n in cell_counts:
-        fixed = {fam.cols[c][0]: float(n)}
+        at = {fam.cols[c][0]: float(n)}
         for key in fam.keys:
             expr = fam.expr(c, key)
-            tasks.append(fam.task(sizes[c], expr, lb=fixed, ub=fixed))
-            tasks.append(fam.task(sizes[c], {k: -v for k, v in expr.items()}, lb=fixed, ub=fixed))
-    xs, out, i = _batch(fam.prog, tasks), {}, 0
+            tasks += [fam.task(sizes[c], {k: s * v for k, v in expr.items()}, at, at)
+                      for s in (1.0, -1.0)]
+    xs, out, i = fam.run(tasks), defaultdict(dict), 0
     for c, n in cell_counts:
         for key in fam.keys:
-            low, high = xs[i], xs[i + 1]
-            i += 2
-            if low is not None and high is not None:
+            if xs[i] is not None and xs[i + 1] is not None:
                 expr = fam.expr(c, key)
-                values = [sum(x[k] * v for k, v in expr.items()) / n for x in (low, high)]
-                out.setdefault(c, {})[key] = _spread(values)
+                out[c][key] = _spread([sum(x[k] * v for k, v in expr.items()) / n
+                                       for x in xs[i:i + 2]])
+            i += 2
+    return out
+
+
+def _small_cells(fam, cells):
+    """Of `cells`, those that could hold fewer than k answers (one the publication
+    proves to hold k or more is not a small cell: its value was publishable)."""
+    if not cells:
+        return []
+    prog = _joint(fam.counts, [fam])
+    solver, out = _Solver(prog), []
+    for c in cells:
+        cost, at = np.zeros(prog.A.shape[1]), fam.where[fam.cols[c][0]]
+        if at >= 0:
+            cost[at] = 1.0
+        x = solver.solve(cost, prog.lb, prog.ub)
+        if x is None or fam.expand(x)[fam.cols[c][0]] < fam.model.k - 0.5:
+            out.append(c)
     return out
 
 
 def _spread(values):
-    return (float(min(values)), float(max(values)))
+    return float(min(values)), float(max(values))
 
 
 def _merge(ranges, more):
     for cell, by_key in more.items():
         for key, (low, high) in by_key.items():
-            old = ranges[cell].get(key)
-            ranges[cell][key] = (low, high) if old is None else (
-                min(old[0], low), max(old[1], high))
+            old = ranges[cell].get(key, (low, high))
+            ranges[cell][key] = (min(old[0], low), max(old[1], high))
 
 
 def _step(spec):
-    width = spec["hi"] - spec["lo"]
-    return min(PERCENT_STEP if spec["kind"] == "percent" else MEAN_STEP, width)
+    return min(PERCENT_STEP if spec["kind"] == "percent" else MEAN_STEP, spec["hi"] - spec["lo"])
 
 
 def _wide(fam, key, rng):
@@ -699,13 +794,13 @@ def _all_wide(fam, ranges):
 
 
 def _value_finding(fam, cell, key, rng):
-    spec = fam.model.specs[key]
-    pct = spec["kind"] == "percent"
-    show = (lambda v: f"{100 * v:.0f}%") if pct else (lambda v: f"{v:.2f}")
-    step = show(_step(spec)) if pct else f"{_step(spec):g} scale point"
     if rng is None:
-        return Finding(cell, key, "value", "no consistent value could be shown for it")
-    where = _relations_text(fam.model, cell)
-    return Finding(cell, key, "value",
-                   f"can be narrowed to {show(rng[0])}..{show(rng[1])}, less than {step} wide"
-                   f" (by {where})", rng)
+        return Finding(cell, key, "value", "no value it could have is witnessed")
+    spec = fam.model.specs[key]
+    if spec["kind"] == "percent":
+        low, high = f"{100 * rng[0]:.0f}%", f"{100 * rng[1]:.0f}%"
+        step = f"{100 * _step(spec):.0f}%"
+    else:
+        low, high, step = f"{rng[0]:.2f}", f"{rng[1]:.2f}", f"{_step(spec):g} scale point"
+    return Finding(cell, key, "value", f"can be narrowed to {low}..{high}, less than {step} "
+                   f"wide (by {_where(fam.model, cell)})", rng)

@@ -65,13 +65,15 @@ class ItemScale:
 class Decision:
     """What to hide. `hidden_measures` lists (group, measure) for shown groups only (a
     hidden group hides all its measures). `reasons` maps a group key or a (group, measure)
-    pair to why; `notes` says when a top-level group had to be hidden."""
+    pair to why; `notes` says when a top-level group had to be hidden. `small` lists the
+    cells with fewer than k respondents or answers, for `audit(..., small=...)`."""
 
     hidden_groups: set = field(default_factory=set)
     hidden_measures: set = field(default_factory=set)
     reasons: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
     specs: dict = field(default_factory=dict)
+    small: set = field(default_factory=set)
     rounds: int = 0
 
 
@@ -270,10 +272,14 @@ def suppress(groups, relations, k=10, *, items=None, also=(), same=()):
     by = _check_input(groups, relations, k)
     state = _State(by, relations, k, measure_specs(groups, items), _fixed(also, same))
     state.primary()
+    counts_done = False
     for rounds in itertools.count(1):
         state.complete()
         findings = audit(publish(groups, state.decision, k), relations, k, also=also,
-                         same=same)
+                         same=same, values=counts_done, small=state.decision.small)
+        if not findings and not counts_done:
+            counts_done = True
+            continue
         if not findings:
             state.decision.rounds = rounds
             return state.decision
@@ -332,16 +338,18 @@ class _State:
         return True
 
     def pools(self, key):
-        """(relation text, the other members of each relation line containing key)."""
+        """(relation text, its parent, the other members) of each relation line with key."""
         for parent, kids in self.relations:
             if key == parent or key in kids:
-                yield f"{parent}={'+'.join(kids) if len(kids) < 4 else f'{len(kids)} groups'}", [
-                    c for c in [parent, *kids] if c != key]
+                text = f"{parent}={'+'.join(kids) if len(kids) < 4 else f'{len(kids)} groups'}"
+                yield text, parent, [c for c in [parent, *kids] if c != key]
 
     def primary(self):
         for key, g in self.by.items():
             if g.n < self.k:
+                self.decision.small.add(key)
                 self.hide_group(key, f"primary: fewer than {self.k} respondents")
+            self.decision.small |= {(key, m) for m, v in g.measures.items() if v.n < self.k}
         for key in self.by:
             for fam in self.fams:
                 if key not in self.decision.hidden_groups and self.answers(key, fam) < self.k:
@@ -392,8 +400,14 @@ class _State:
     # -- audit-driven repair
 
     def repair(self, findings):
-        progress = False
+        """One repair per family (and one per count finding's relations) each round:
+        one hidden cell often settles many findings of its family."""
+        progress, seen = False, set()
         for finding in findings:
+            topic = self._fam(finding.measure) if finding.measure else None
+            if topic is not None and topic in seen:
+                continue
+            seen.add(topic)
             if finding.group not in self.by:
                 progress |= self._fallback(finding)
             elif finding.condition == "count":
@@ -403,26 +417,37 @@ class _State:
         return progress or any(self._fallback(f) for f in findings)
 
     def _near_group(self, finding):
-        for text, others in sorted(self.pools(finding.group), key=lambda p: len(p[1])):
-            for c in self._choosable(others)[:1]:
-                why = f"complementary: protects the size of {finding.group} in {text}"
-                return self.hide_group(c, why)
-        return False
+        best = []
+        for text, parent, others in self.pools(finding.group):
+            best += [((c in self.top, c == parent, self.by[c].n, c), c, text)
+                     for c in self._choosable(others)]
+        if not best:
+            return False
+        _, c, text = min(best)
+        return self.hide_group(c, f"complementary: protects the size of {finding.group} in {text}")
 
     def _near_cell(self, finding):
         fam = self.decision.specs[finding.measure]["family"]
         best = []
-        for text, others in self.pools(finding.group):
+        for text, parent, others in self.pools(finding.group):
             for c in others:
                 if c in self.fixed or c in self.decision.hidden_groups or self.cell_hidden(c, fam):
                     continue
                 useless = not self._differs(c, finding)
-                best.append(((c in self.top, useless, self.answers(c, fam), c), c, text))
+                rank = (c in self.top, self._determined(c, fam), useless, c == parent,
+                        self.answers(c, fam), c)
+                best.append((rank, c, text))
         if not best:
             return False
         _, c, text = min(best)
         why = f"complementary: protects {finding.measure} of {finding.group} in {text}"
         return self.hide_cell(c, fam, why)
+
+    def _determined(self, key, fam):
+        """Whether the group is the sum of parts all showing this family: hiding it there
+        would only push the hiding down into those parts."""
+        return any(p == key and not any(self.cell_hidden(c, fam) for c in kids)
+                   for p, kids in self.relations)
 
     def _differs(self, key, finding):
         """Whether this group's answers lie outside the range the finding pins, so adding
@@ -445,10 +470,11 @@ class _State:
     def _fallback(self, finding):
         """Nothing near the leak is left to hide: hide a top-level cell, and say so."""
         why = f"last resort: {finding}"
+        fam = self._fam(finding.measure) if finding.measure else None
         for top in sorted(self.top):
-            if finding.measure and not self.cell_hidden(top, self._fam(finding.measure)):
-                return self.hide_cell(top, self._fam(finding.measure), why)
-            if top not in self.decision.hidden_groups and not finding.measure:
+            if fam in self.fams and not self.cell_hidden(top, fam):
+                return self.hide_cell(top, fam, why)
+            if top not in self.decision.hidden_groups and fam not in self.fams:
                 return self.hide_group(top, why)
         return any(self.hide_group(top, why) for top in sorted(self.top))
 
