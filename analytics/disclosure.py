@@ -468,15 +468,24 @@ class _State:
                    for c, w in zip(counts, spec["weights"], strict=True))
 
     def _fallback(self, finding):
-        """Nothing near the leak is left to hide: hide a top-level cell, and say so."""
+        """Nothing next to the leak is left to hide: hide the family (for a size, the
+        group) in the largest shown group, parents first, and say so. Repeated, this
+        ends with everything hidden, which the audit always accepts."""
         why = f"last resort: {finding}"
         fam = self._fam(finding.measure) if finding.measure else None
-        for top in sorted(self.top):
-            if fam in self.fams and not self.cell_hidden(top, fam):
-                return self.hide_cell(top, fam, why)
-            if top not in self.decision.hidden_groups and fam not in self.fams:
-                return self.hide_group(top, why)
-        return any(self.hide_group(top, why) for top in sorted(self.top))
+        parents = {p for p, _ in self.relations}
+        order = sorted(self.by, key=lambda g: (g not in self.top, g not in parents,
+                                               -self.by[g].n, g))
+        for key in order:
+            if key in self.fixed or key in self.decision.hidden_groups:
+                continue
+            if fam in self.fams and not self.cell_hidden(key, fam):
+                self.decision.notes.append(f"{fam} hidden for {key}: {why}")
+                return self.hide_cell(key, fam, why)
+            if fam not in self.fams:
+                self.decision.notes.append(f"{key} hidden: {why}")
+                return self.hide_group(key, why)
+        return False
 
     def _fam(self, key):
         return self.decision.specs[key]["family"] if key in self.decision.specs else key

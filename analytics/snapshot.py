@@ -109,11 +109,22 @@ def build_snapshot(wave, progress=lambda pct, step: None):
     spec = aggregation.Spec.for_instrument(series.instrument)
     bands = [b for b in series.demographics if b in ("gender", "home_language")]
     k = series.k
-    groups, relations, spreads, classes = school_unit(wave, series.school, spec, bands)
-    progress(40, "suppressing")
     items = {i.key: disclosure.ItemScale(reverse=i.reverse, favorable=frozenset(i.favorable))
              for i in spec.items}
-    decision = disclosure.suppress(groups, relations, k, items=items)
+    dropped = []
+    while True:
+        groups, relations, spreads, classes = school_unit(wave, series.school, spec, bands)
+        progress(40, "suppressing")
+        try:
+            decision = disclosure.suppress(groups, relations, k, items=items)
+            break
+        except RuntimeError:
+            if not bands:
+                raise DisclosureAuditFailed("no safe publication exists even for the school "
+                                            "and its classes") from None
+            # No suppression pattern protects every cell with this breakdown: publish
+            # the coarser breakdowns rather than nothing, and say so.
+            dropped.append(bands.pop())
     published = disclosure.publish(groups, decision, k)
     progress(70, "auditing")
     # suppress() iterates until its own audit passes; this independent run is the gate
@@ -123,7 +134,9 @@ def build_snapshot(wave, progress=lambda pct, step: None):
         raise DisclosureAuditFailed("; ".join(str(f) for f in findings[:5]))
     progress(85, "writing")
     data = present(wave, spec, published, decision, spreads, classes, k)
+    data["dropped_breakdowns"] = dropped
     report = {"k": k, "hidden_groups": len(decision.hidden_groups),
               "hidden_measures": len(decision.hidden_measures), "findings": 0,
-              "rounds": decision.rounds, "notes": list(decision.notes)}
+              "rounds": decision.rounds, "notes": list(decision.notes),
+              "dropped_breakdowns": dropped}
     return data, report
