@@ -58,3 +58,21 @@ def test_the_dashboard_shows_item_provenance_to_leaders(client, world):
     assert "I feel lonely at school." in page
     assert "OECD (2019)" in page  # the citation
     assert "<td>project</td>" in page  # the Spanish translation is the project's own
+
+
+def test_a_band_no_suppression_can_protect_is_dropped_not_published(world, monkeypatch):
+    from analytics import disclosure
+
+    real = disclosure.suppress
+
+    def refuses_gender(groups, relations, k, **kw):
+        if any(g.key.startswith("gender:") for g in groups):
+            raise RuntimeError("cannot make the publication safe")
+        return real(groups, relations, k, **kw)
+
+    monkeypatch.setattr(disclosure, "suppress", refuses_gender)
+    snapshot = field(world, "Autumn", "autumn", date(2025, 10, 1), 0.0,
+                     np.random.default_rng(5))
+    assert snapshot.data["dropped_breakdowns"] == ["gender"]
+    assert not any("gender" in g["key"] for g in snapshot.data["groups"])
+    assert any(g["key"] == "school" for g in snapshot.data["groups"])
