@@ -20,6 +20,9 @@ Conditions, for every small hidden cell (fewer than k respondents or answers):
     proportion over at least 20 percentage points (the widest band a shown group
     gets), so never pinned to 0 or 1. Looked at where the cell's answers are fewest
     (usually one respondent, whose possible answers must differ) and most.
+(b') every other hidden cell (hidden only to protect one) may be narrowed but must not
+    be proven unanimous: an option share pinned to 100%, or a mean to an end of its
+    scale, which a shown value's band would have hidden (rule 4).
 Every range reported wide is witnessed by whole-number solutions of everything
 published; the other hidden sizes are held at one consistent choice meanwhile,
 which can only narrow ranges: errors fall on the side of a finding. Not modelled:
@@ -68,9 +71,10 @@ def audit(published, relations, k=None, *, also=(), same=(), values=True, small=
     ((unit, group key), (unit, group key)) that are the same respondents. Units that
     share none are audited apart (exact). Groups of unit i > 0 are named
     "<its 'unit' label or unit{i}>/<key>". `small` names the cells to protect: group
-    keys and (group, measure) pairs with fewer than k respondents or answers
-    (`Decision.small`); without it every hidden cell that could be small is checked,
-    which is safe but stricter and slower. `values=False` checks (a) on the sizes alone.
+    keys and (group, measure) pairs of unit 0 with fewer than k respondents or answers
+    (`Decision.small`); without it, and for the other units, every hidden cell that
+    could be small is checked: safe, but stricter and slower. `values=False` checks (a)
+    on the sizes alone.
     """
     units = [(published, relations)] + [tuple(u) for u in also]
     findings = []
@@ -119,6 +123,7 @@ class _Model:
         self.nodes, self.relations, self.specs = {}, [], {}
         for (pub, rels), i in zip(units, indices, strict=True):
             self._add_unit(pub, rels, lambda key, i=i: name(i, key))
+        self.own = {name(0, key) for key in units[0][0]["groups"]} if indices[0] == 0 else set()
         self.families = defaultdict(list)
         for key, spec in sorted(self.specs.items()):
             self.families[spec["family"]].append(key)
@@ -146,6 +151,16 @@ class _Model:
 
     def top_share(self, n):
         return next(share for least, share in self.banding if n >= least)
+
+    def checked(self, name, keys=()):
+        """Whether a hidden cell is checked: named in `small`, or `small` not given, or
+        it belongs to another unit (whose small cells `small` does not name)."""
+        return (self.small is None or name not in self.own or name in self.small
+                or any((name, key) in self.small for key in keys))
+
+    def sure(self, name):
+        """Whether a checked cell is known to be small (else "proven large" exempts it)."""
+        return self.small is not None and name in self.own
 
 
 def _aliases(units, indices, same):
@@ -379,32 +394,50 @@ class _Witnesses:
     """Whole-number sizes for the hidden groups, enough that each size a small group
     may have (floor..k-1) is met by one of them, or is shown impossible."""
 
-    def __init__(self, counts, k, prog, cover, anchor):
-        """`prog` starts with the size columns (sizes alone, or with families). Each
-        program aims the small groups at sizes still needed, the others near `anchor`
-        (sizes every family meets); a size its own program cannot reach is impossible."""
-        self.found, self.missing, h = [], defaultdict(list), len(counts.hidden)
+    def __init__(self, counts, k, cover, anchor):
+        self.counts, self.anchor, self.found, self.missing = counts, anchor, [], defaultdict(list)
         need = {(i, size) for i in cover for size in range(counts.floor[i], k)}
+        self.needed = set(need)
         for size in range(1, k) if cover else ():
-            self._try(prog, h, {i: max(size, counts.floor[i]) for i in cover}, anchor, need)
+            self._try(counts.prog, {i: max(size, counts.floor[i]) for i in cover}, need)
+        self.cover(counts.prog, need)
+        if not self.found and counts.hidden:  # the value checks need one witness at least
+            x = _near(counts.prog, len(counts.hidden), {}, anchor)
+            self.found += [] if x is None else [x]
+
+    def cover(self, prog, need):
+        """Meets the needed (group, size) pairs with `prog` (its first columns the
+        sizes): each program aims every group at a size it still needs (the others
+        near `anchor`, sizes every family meets); a size its own program cannot reach
+        is impossible. Returns the witnesses added."""
+        start = len(self.found)
         while need:
             aims = {}
             for i, size in sorted(need):
                 aims.setdefault(i, size)
-            if self._try(prog, h, aims, anchor, need):
+            if self._try(prog, aims, need):
                 continue
             for i, size in aims.items():
-                if not self._try(prog, h, {i: size}, anchor, need):
+                if not self._try(prog, {i: size}, need):
                     need.discard((i, size))
                     self.missing[i].append(size)
+        return self.found[start:]
 
-    def _try(self, prog, h, aims, anchor, need):
-        x = _near(prog, h, aims, anchor)
+    def _try(self, prog, aims, need):
+        x = _near(prog, len(self.counts.hidden), aims, self.anchor)
         got = set() if x is None else {(i, int(x[i])) for i in aims} & need
         if got:
             self.found.append(x)
             need -= got
         return bool(got)
+
+    def drop(self, bad, cover):
+        """Removes witnesses some family rejects; returns the pairs only they met."""
+        keep = [w for j, w in enumerate(self.found) if j not in bad]
+        met = {(i, int(w[i])) for w in keep for i in cover}
+        lost = {(i, int(self.found[j][i])) for j in bad for i in cover} - met
+        self.found = keep
+        return lost & self.needed
 
 
 def _near(prog, h, aims, anchor):
@@ -431,21 +464,29 @@ def _near(prog, h, aims, anchor):
 
 
 def _witnesses(model, counts, families, verify):
-    """Witness sizes every family also meets. The sizes alone usually suffice; a
-    family that rejects a witness joins the sizes in one program, until none does."""
-    cover = [i for name, i in counts.index.items() if model.small is None or name in model.small]
-    joint, anchor = [], None
-    if verify and counts.hidden and families:
-        x = _solve(_joint(counts, families))
+    """Witness sizes every family also meets. The sizes alone usually suffice; the
+    witnesses a family rejects are replaced by ones found together with the rejecting
+    families, and only new witnesses are checked again, until none is rejected."""
+    cover = [i for name, i in counts.index.items() if model.checked(name)]
+    anchor = None
+    if verify and counts.hidden and families:  # an aim only: the relaxation will do
+        prog = _joint(counts, families)
+        x = _solve(_Program(prog.A, prog.rlo, prog.rhi, prog.lb, prog.ub, 0 * prog.integ))
         anchor = None if x is None else np.round(x[:len(counts.hidden)])
-    while True:
-        prog = _joint(counts, joint) if joint else counts.prog
-        found = _Witnesses(counts, model.k, prog, cover, anchor)
-        rejected = [f for f in families if verify and f not in joint
-                    and any(x is None for x in f.run([f.task(w) for w in found.found]))]
-        if not rejected:
-            return found
-        joint += rejected
+    found = _Witnesses(counts, model.k, cover, anchor)
+    fresh, joint = list(found.found), []
+    while verify and fresh:
+        bad, rejecting = set(), []
+        for f in families:
+            xs = f.run([f.task(w) for w in fresh])
+            bad |= {id(w) for w, x in zip(fresh, xs, strict=True) if x is None}
+            rejecting += [f] if any(x is None for x in xs) and f not in joint else []
+        if not bad:
+            break
+        joint += rejecting
+        lost = found.drop({j for j, w in enumerate(found.found) if id(w) in bad}, cover)
+        fresh = found.cover(_joint(counts, joint), lost)
+    return found
 
 
 def _count_findings(model, counts, witnesses):
@@ -630,23 +671,68 @@ def _audit_model(model, values):
 
 
 def _value_findings(fam, witnesses):
-    small = fam.model.small
-    cells = [c for c in fam.hidden_cells if small is None or c in small
-             or any((c, key) in small for key in fam.keys)]
-    ranges = {c: {} for c in cells}
-    rest = _lone_cells(fam, cells, witnesses, ranges)
-    rest += [c for c in cells if c not in rest and not ranges[c]]
+    """(b) for small cells; every other hidden cell must not be proven unanimous."""
+    strict = [c for c in fam.hidden_cells if fam.model.checked(c, fam.keys)]
+    ranges = {c: {} for c in strict}
+    rest = _lone_cells(fam, strict, witnesses, ranges)
+    rest += [c for c in strict if c not in rest and not ranges[c]]
     answers = _cell_by_cell(fam, rest, witnesses, ranges)
-    failing = [c for c in cells if answers.get(c, (0, 1))[1] < 1 or not _all_wide(fam, ranges[c])]
+    failing = [c for c in strict if answers.get(c, (0, 1))[1] < 1 or not _all_wide(fam, ranges[c])]
+    sure = [c for c in failing if fam.model.sure(c)]
+    small = sure + _small_cells(fam, [c for c in failing if c not in sure])
     out = []
-    for c in failing if small is not None else _small_cells(fam, failing):
+    for c in small:
         if answers.get(c, (0, 1))[1] < 1:
             out.append(Finding(c, fam.keys[0], "value",
                                f"nobody in it can have answered {fam.fam}: that is revealed"))
         else:
             out += [_value_finding(fam, c, key, ranges[c].get(key)) for key in fam.keys
                     if not _wide(fam, key, ranges[c].get(key))]
+    passed = set(strict) - set(failing)
+    return out + _unanimous(fam, [c for c in fam.hidden_cells
+                                  if c not in passed and c not in small], witnesses)
+
+
+def _unanimous(fam, cells, witnesses):
+    """(b') A hidden cell that is not small may be narrowed, but must not be proven
+    unanimous: everyone giving one answer (an option share pinned to 100%, a mean to
+    an end of its scale), which a shown value's band would have hidden (rule 4). One
+    sample solution clears most cells; the rest ask whether another answer fits."""
+    if not cells:
+        return []
+    sizes = witnesses.found[0] if witnesses.found else np.zeros(0)
+    sample, out = fam.run([fam.task(sizes)])[0], []
+    for c in cells:
+        n_col, vals = fam.cols[c]
+        if sample is None or sample[n_col] < 1:
+            continue  # a cell that may hold no answer shows no unanimous answer
+        if fam.scale:
+            j = int(np.argmax(sample[vals]))
+            if sum(sample[v] > 0.5 for v in vals) > 1 or _other_fits(fam, c, sizes, j):
+                continue
+            key = next((k for k in fam.keys if fam.model.specs[k]["weights"] == [
+                int(i == j) for i in range(len(vals))]), fam.keys[0])
+        else:
+            spec, key = fam.model.specs[fam.keys[0]], fam.keys[0]
+            mean = sample[vals[0]] / sample[n_col]
+            if spec["lo"] + EPS < mean < spec["hi"] - EPS or _other_fits(fam, c, sizes, mean):
+                continue
+        out.append(Finding(c, key, "value", "everyone in it gave the same answer, and that "
+                           f"can be worked out (by {_where(fam.model, c)})"))
     return out
+
+
+def _other_fits(fam, cell, sizes, answer):
+    """Whether some solution (with answers in the cell) has one differing from `answer`
+    (an option index, or for a continuous measure the end value found)."""
+    n_col, vals = fam.cols[cell]
+    if fam.scale:
+        cost = {v: -1.0 for j, v in enumerate(vals) if j != answer}
+        x = fam.run([fam.task(sizes, cost, {n_col: 1.0})])[0]
+        return x is not None and sum(x[v] for j, v in enumerate(vals) if j != answer) > 0.5
+    sign = 1.0 if answer > fam.model.specs[fam.keys[0]]["lo"] + EPS else -1.0
+    x = fam.run([fam.task(sizes, {vals[0]: sign, n_col: -sign * answer}, {n_col: 1.0})])[0]
+    return x is not None and abs(x[vals[0]] - answer * x[n_col]) > EPS * max(1.0, x[n_col])
 
 
 def _lone_cells(fam, cells, witnesses, ranges):
@@ -802,5 +888,5 @@ def _value_finding(fam, cell, key, rng):
         step = f"{100 * _step(spec):.0f}%"
     else:
         low, high, step = f"{rng[0]:.2f}", f"{rng[1]:.2f}", f"{_step(spec):g} scale point"
-    return Finding(cell, key, "value", f"can be narrowed to {low}..{high}, less than {step} "
-                   f"wide (by {_where(fam.model, cell)})", rng)
+    return Finding(cell, key, "value", f"can be narrowed to {low}..{high}, less than "
+                   f"{step} wide (by {_where(fam.model, cell)})", rng)

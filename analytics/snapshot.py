@@ -129,7 +129,7 @@ def build_snapshot(wave, progress=lambda pct, step: None):
     progress(70, "auditing")
     # suppress() iterates until its own audit passes; this independent run is the gate
     # that refuses a snapshot, whatever produced the decision.
-    findings = run_audit(published, relations, k)
+    findings = run_audit(published, relations, k, small=decision.small)
     if findings:
         raise DisclosureAuditFailed("; ".join(str(f) for f in findings[:5]))
     progress(85, "writing")

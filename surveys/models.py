@@ -19,7 +19,7 @@ ANSWER_COLUMNS = [f"v{i:02d}" for i in range(1, MAX_ITEMS + 1)]
 
 # Access codes avoid look-alike characters (0/O, 1/I/L, 2/Z, 5/S, 8/B).
 CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
-CODE_LENGTH = 6
+CODE_LENGTH = 7
 
 
 def default_k():

@@ -120,6 +120,17 @@ def test_without_small_every_hidden_cell_that_could_be_small_is_checked():
     assert {g for g, _ in cautious} == {"class:a", "class:b"}
 
 
+def test_a_large_hidden_cell_may_be_narrowed_but_not_shown_unanimous():
+    people = mixed("a", 25) + students("b", 12, [4]) + mixed("c", 30)
+    groups, rels = build(people, dims=("class",))
+    found = findings(groups, rels, hide(groups, ["class:b"], small=[]))
+    assert [(f.group, f.measure) for f in found] == [("class:b", "item:Q0:option:4")]
+    assert "everyone in it gave the same answer" in found[0].detail
+    people = mixed("a", 25) + students("b", 6, [4]) + students("b", 6, [3]) + mixed("c", 30)
+    groups, rels = build(people, dims=("class",))
+    assert findings(groups, rels, hide(groups, ["class:b"], small=[])) == []
+
+
 def test_nobody_answering_in_a_hidden_cell_is_a_finding():
     people = [Student("a", [None]) for _ in range(4)] + students("b", 8, [None])
     people += mixed("c", 30)

@@ -333,3 +333,15 @@ def test_a_reverse_keyed_item_links_its_mean_to_flipped_options():
     assert specs["item:Q0:mean"]["weights"] == [4, 3, 2, 1]
     with pytest.raises(ValueError, match="mean"):
         measure_specs(flipped, {"Q0": ItemScale(False, frozenset({3, 4}))})
+
+
+def test_an_answer_nobody_gave_still_ends_in_a_safe_publication():
+    """Found by the property tests: nobody chose option 2, and the exact shares make
+    that derivable for a one-student class through the gender table, which is not
+    next to the class. Suppression widens its search until the audit passes."""
+    people = (students("c0", 10, [1], 9) + students("c1", 7, [3], 8) + students("c2", 1, [1], 7)
+              + students("c3", 7, [1], 8) + students("c3", 9, [1], 8, "boy")
+              + students("c0", 1, [1], 9, "boy"))
+    groups, rels = build(people, dims=("class", "year", "gender", "cross"))
+    decision = safe(groups, rels)
+    assert any(note.startswith("item:Q0 hidden for") for note in decision.notes)

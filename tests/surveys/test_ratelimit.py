@@ -9,7 +9,7 @@ from django.test import RequestFactory, override_settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from surveys import ratelimit, services
-from surveys.models import CODE_ALPHABET, Session
+from surveys.models import CODE_ALPHABET, CODE_LENGTH, Session
 
 T0 = 1_800_000_000.0  # the start of an hour window (1_800_000_000 / 3600 = 500_000)
 SCHOOL = "203.0.113.7"
@@ -48,7 +48,10 @@ def wrong_codes(n, start=0, prefix=None):
     i = start
     while len(codes) < n:
         a, b = CODE_ALPHABET[i % 25], CODE_ALPHABET[(i // 25) % 25]
-        code = (prefix + a + b) if prefix else (a + b + "QQ" + a + b)
+        if prefix:
+            code = prefix + "Q" * (CODE_LENGTH - len(prefix) - 2) + a + b
+        else:
+            code = a + b + "Q" * (CODE_LENGTH - 4) + a + b
         if code not in taken:
             codes.append(code)
         i += 1
@@ -197,7 +200,7 @@ def test_the_429_page_is_in_the_students_language(client, sessions):
     page = join(client, wrong_codes(1, start=5)[0], lang="es")
     assert page.status_code == 429
     assert '<html lang="es">' in page.content.decode()
-    browser = client.get("/join/", {"code": "ACDEFG"}, REMOTE_ADDR=SCHOOL,
+    browser = client.get("/join/", {"code": "ACDEFGH"}, REMOTE_ADDR=SCHOOL,
                          HTTP_ACCEPT_LANGUAGE="es")
     assert '<html lang="es">' in browser.content.decode()
 
