@@ -16,7 +16,9 @@ class ExportScope:
     and salts the opaque school and class codes, so two agreements' files cannot be
     joined. `wave_ids` and `school_ids` are database ids of published waves and of the
     schools whose responses may leave. `k` is the agreement's minimum group size for
-    the quasi-identifiers (never below the series' k).
+    the quasi-identifiers (never below the series' k). `max_suppressed_share` is the
+    share of records the exporters may suppress locally or remove to reach k and l;
+    past it the export is refused.
     """
 
     agreement_id: str
@@ -24,6 +26,7 @@ class ExportScope:
     school_ids: tuple[int, ...]
     k: int
     include_pseudonyms: bool = False
+    max_suppressed_share: float = 0.05
 
 
 @dataclass

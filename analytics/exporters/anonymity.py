@@ -1,0 +1,198 @@
+"""k-anonymity and l-diversity for response-level exports (DESIGN.md, privacy rule 6).
+
+Pure pandas over the *grain*: one row per combination of a wave, the raw
+quasi-identifiers (school, class, year level, gender, home language) and the band of each
+score, with its count `n` (`source.grain`). Nothing here reads the database.
+
+The equivalence classes of an export are its rows grouped by the wave and every
+quasi-identifier kept. A class is safe when it holds at least k records and, for every
+score, at least l (= 2) different bands among its scored members, so that nobody can learn
+a student's band from the group they are in.
+
+The plan:
+
+1. Global generalisation, one step at a time along `LADDER` (class code dropped, rare
+   gender answers pooled, year levels banded in pairs then threes, home language, gender
+   and year level dropped), stopping at the first step where the records in unsafe classes
+   are at most `max_share` of the export.
+2. Local suppression of what is still unsafe: gender and home language set to
+   "suppressed" for those records, then their year level too, then the records still in
+   unsafe classes are removed. Each count is reported.
+3. If no step gets within `max_share`, `ExportRefused`, naming the quasi-identifiers that
+   would have to be dropped. The school code is never dropped automatically: without it
+   the file loses the structure researchers analyse, so that is the researcher's call.
+"""
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .scope import ExportRefused
+
+SUPPRESSED = "suppressed"
+NOT_ASKED = "not_asked"
+POOLED_GENDER = "other_or_not_stated"
+L_DIVERSITY = 2
+RAW_KEY = ["wave_id", "school_id", "class_group_id", "year_level", "gender", "home_language"]
+QI_ORDER = ["school", "class", "year_level", "gender", "home_language"]
+QI_NAMES = {"school": "school code", "class": "class code", "year_level": "year level",
+            "gender": "gender", "home_language": "home language"}
+
+
+@dataclass(frozen=True)
+class Step:
+    qi: str
+    action: str   # "drop", "pool", "band2", "band3"
+    note: str
+
+
+LADDER = (
+    Step("class", "drop", "class code dropped"),
+    Step("gender", "pool", "gender: 'in another way' and 'prefer not to say' pooled into "
+                           f"'{POOLED_GENDER}'"),
+    Step("year_level", "band2", "year levels banded in pairs (7-8, 9-10, ...)"),
+    Step("year_level", "band3", "year levels banded in threes (7-9, 10-12, ...)"),
+    Step("home_language", "drop", "home language dropped"),
+    Step("gender", "drop", "gender dropped"),
+    Step("year_level", "drop", "year level dropped"),
+)
+
+
+@dataclass
+class Plan:
+    level: int
+    qis: list                      # output quasi-identifier columns, in order
+    lookup: pd.DataFrame           # RAW_KEY -> "qi_<name>" for each of qis, and "keep"
+    report: dict = field(default_factory=dict)
+
+
+def _year_band(years, width):
+    low = (years - ((years - 1) % width)).clip(lower=0)
+    return low.astype(str) + "-" + (low + width - 1).astype(str)
+
+
+def _demographic(values, pooled):
+    out = values.fillna("").astype(str).replace("", NOT_ASKED)
+    if pooled:
+        out = out.replace({"another": POOLED_GENDER, "prefer_not": POOLED_GENDER})
+    return out
+
+
+def generalise(grain, level):
+    """The quasi-identifier columns of the grain after the first `level` ladder steps."""
+    actions = {}
+    for step in LADDER[:level]:
+        actions[step.qi] = step.action
+    out = pd.DataFrame(index=grain.index)
+    out["school"] = grain["school_id"]
+    if actions.get("class") != "drop":
+        out["class"] = grain["class_group_id"]
+    year = actions.get("year_level")
+    if year != "drop":
+        years = grain["year_level"].astype(int)
+        out["year_level"] = _year_band(years, int(year[-1])) if year else years.astype(str)
+    if actions.get("gender") != "drop":
+        out["gender"] = _demographic(grain["gender"], actions.get("gender") == "pool")
+    if actions.get("home_language") != "drop":
+        out["home_language"] = _demographic(grain["home_language"], False)
+    return out
+
+
+def unsafe(grain, qis, measures, k, min_bands=L_DIVERSITY):
+    """Per grain row: is its equivalence class smaller than k, or unanimous on a band?"""
+    keys = ["wave_id", *qis.columns]
+    frame = qis.assign(wave_id=grain["wave_id"], n=grain["n"])
+    for m in measures:
+        frame[f"band_{m}"] = grain[f"band_{m}"]
+    groups = frame.groupby(keys, sort=False, dropna=False)
+    bad = groups["n"].transform("sum") < k
+    for m in measures:
+        bad |= groups[f"band_{m}"].transform("nunique") < min_bands
+    return bad
+
+
+def _affected(grain, bad):
+    return int(grain.loc[bad, "n"].sum())
+
+
+def choose_level(grain, measures, k, max_share):
+    total = int(grain["n"].sum())
+    for level in range(len(LADDER) + 1):
+        qis = generalise(grain, level)
+        bad = unsafe(grain, qis, measures, k)
+        if _affected(grain, bad) <= max_share * total:
+            return level, qis, bad
+    raise ExportRefused(_refusal(grain, measures, k, max_share, _affected(grain, bad), total))
+
+
+def _refusal(grain, measures, k, max_share, affected, total):
+    dropped = ", ".join(QI_NAMES[q] for q in QI_ORDER if q != "school")
+    head = (f"k = {k} cannot be met: even with {dropped} generalised or dropped, {affected} "
+            f"of {total} records ({affected / total:.0%}) sit in groups smaller than {k} or "
+            f"unanimous on a score band, over the limit of {max_share:.0%} that may be "
+            "suppressed.")
+    only_wave = pd.DataFrame(index=grain.index)
+    if _affected(grain, unsafe(grain, only_wave, measures, k)) <= max_share * total:
+        return f"{head} Meeting it would need dropping the school code as well."
+    return (f"{head} Even dropping every quasi-identifier ({dropped}, school code) would not "
+            f"be enough: a wave has fewer than {k} responses or no spread in a score band.")
+
+
+def suppress_locally(grain, qis, bad, measures, k):
+    """Set unsafe records' finer quasi-identifiers to SUPPRESSED, then remove what is left."""
+    qis, counts = qis.copy(), {}
+    for label, cols in (("gender, home language", ["gender", "home_language"]),
+                        ("year level", ["year_level"])):
+        cols = [c for c in cols if c in qis.columns]
+        if not cols or not bad.any():
+            continue
+        moved = bad.copy()
+        qis.loc[moved, cols] = SUPPRESSED
+        bad = unsafe(grain, qis, measures, k)
+        counts[label] = int(grain.loc[moved & ~bad, "n"].sum())
+    return qis, ~bad, counts
+
+
+def plan(grain, measures, k, max_share):
+    """The generalisation and suppression that make the grain k-anonymous and l-diverse."""
+    total = int(grain["n"].sum())
+    if total == 0:
+        raise ExportRefused("There are no responses for these schools and waves.")
+    level, qis, bad = choose_level(grain, measures, k, max_share)
+    qis, keep, counts = suppress_locally(grain, qis, bad, measures, k)
+    lookup = grain[RAW_KEY].join(qis.add_prefix("qi_")).assign(keep=keep)
+    lookup = lookup.drop_duplicates(RAW_KEY).reset_index(drop=True)
+    removed = int(grain.loc[~keep, "n"].sum())
+    report = {
+        "k": k, "l": L_DIVERSITY, "max_suppressed_share": max_share,
+        "quasi_identifiers": ["wave", *qis.columns],
+        "generalisations": [step.note for step in LADDER[:level]],
+        "records_in": total, "records_removed": removed, "records_out": total - removed,
+        "records_locally_suppressed": counts,
+    }
+    return Plan(level=level, qis=list(qis.columns), lookup=lookup, report=report)
+
+
+def class_counts(frame, qis, band_columns):
+    """Per equivalence class of an output chunk and per band column, counts per band."""
+    parts = []
+    for col in band_columns:
+        counts = frame.groupby([*qis, col], observed=True, dropna=False).size()
+        parts.append(counts.rename("n").reset_index().rename(columns={col: "band"})
+                     .assign(measure=col))
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
+def measure(parts, qis):
+    """The k and l an export achieves, from `class_counts` of all its chunks."""
+    if not parts:
+        return {"k": None, "l": None, "classes": 0}
+    counts = pd.concat(parts, ignore_index=True)
+    counts = counts.groupby([*qis, "measure", "band"], observed=True, dropna=False)["n"].sum()
+    counts = counts.reset_index()
+    sizes = counts.groupby([*qis, "measure"], observed=True, dropna=False)["n"].sum()
+    scored = counts[counts["band"].notna()]
+    bands = scored.groupby([*qis, "measure"], observed=True, dropna=False)["band"].nunique()
+    bands = bands.reindex(sizes.index, fill_value=0)
+    return {"k": int(sizes.min()), "l": int(bands.min()),
+            "classes": int(sizes.reset_index()[qis].drop_duplicates().shape[0])}

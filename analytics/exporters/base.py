@@ -1,0 +1,191 @@
+"""The exporter base classes. Every privacy step lives here, so no format can skip one.
+
+`Exporter` is what the registry holds: `run()` returns an `ExportResult`.
+`ResponseExporter` is the base of every response-level format. Its `run()`:
+
+1. opens one REPEATABLE READ transaction (PostgreSQL), so the plan and the rows read
+   the same responses;
+2. plans: the grain of every wave (`source.grain`) -> `anonymity.plan` (generalisation,
+   local suppression, or `ExportRefused`);
+3. streams the responses in chunks, keeps only the planned records with their
+   generalised quasi-identifiers, replaces schools, classes and waves by codes specific
+   to the agreement, re-keys linked pseudonyms, renames answer columns to item keys,
+   scores them with analytics.scoring and shuffles each chunk (row order would otherwise
+   follow submission order);
+4. hands the chunks to the format's `write(path, columns, chunks)`;
+5. measures k and l on the chunks it handed over and deletes the file rather than
+   return it if either falls short; then writes the report next to it.
+
+Formats only write: a subclass sets `key`, `extension`, `media_type` and `write`.
+"""
+
+import json
+import os
+import secrets
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+
+from surveys.models import ClassGroup
+
+from . import anonymity, codes, source, table
+from .scope import ExportFile, ExportRefused, ExportResult
+
+CHUNK_ROWS = 50_000
+
+
+class Exporter:
+    key = ""
+    label = ""
+
+    def __init__(self, scope, out_dir, progress=None):
+        self.scope = scope
+        self.out_dir = out_dir
+        self.progress = progress or (lambda pct, step: None)
+
+    def run(self):
+        raise NotImplementedError
+
+    def output(self, suffix, media_type):
+        name = f"belonging-{self.scope.agreement_id}-{self.key}{suffix}"
+        return ExportFile(path=os.path.join(self.out_dir, name), name=name,
+                          media_type=media_type)
+
+
+class Context:
+    """What the chunk transformation needs, fixed before the first chunk."""
+
+    def __init__(self, scope, layout, plan):
+        key = codes.agreement_key(scope.agreement_id)
+        class_ids = plan.lookup["class_group_id"].unique().tolist()
+        self.codes = {
+            "school": codes.codes_for(key, "school", layout.schools),
+            "class": codes.codes_for(key, "class", dict(
+                ClassGroup.objects.filter(pk__in=class_ids).values_list("id", "public_id"))),
+            "wave": codes.codes_for(key, "wave", {w.wave.id: w.wave.public_id
+                                                 for w in layout.waves}),
+        }
+        self.key, self.layout, self.plan = key, layout, plan
+        self.columns = table.columns(layout, plan, self.codes, scope.include_pseudonyms)
+        self.names = [c.name for c in self.columns]
+        self.lookups = {w: frame for w, frame in plan.lookup.groupby("wave_id")}
+        self.rng = np.random.default_rng(secrets.randbits(64))
+
+
+def _repeatable_read():
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
+def _keep(ctx, wave_source, raw):
+    raw["wave_id"] = wave_source.wave.id
+    lookup = ctx.lookups.get(wave_source.wave.id)
+    if lookup is None:
+        return raw.iloc[0:0].assign(keep=False)
+    merged = raw.merge(lookup, on=anonymity.RAW_KEY, how="left")
+    return merged[merged["keep"].eq(True)].reset_index(drop=True)
+
+
+def _identity(ctx, wave_source, rows):
+    out = pd.DataFrame(index=rows.index)
+    out["wave"] = ctx.codes["wave"][wave_source.wave.id]
+    out["wave_season"] = wave_source.season
+    out["wave_month"] = wave_source.month
+    out["instrument"] = wave_source.instrument.key
+    out["instrument_version"] = wave_source.instrument.version
+    for qi in ctx.plan.qis:
+        values = rows[f"qi_{qi}"]
+        out[qi] = values.map(ctx.codes[qi]) if qi in ("school", "class") else values
+    if "pseudonym" in ctx.names:
+        linked = wave_source.linked
+        out["pseudonym"] = codes.rekey_all(ctx.key, rows["pseudonym"]) if linked else None
+    return out
+
+
+def _values(ctx, wave_source, rows, out):
+    infos = wave_source.spec.items
+    answers = rows[[i.column for i in infos]].astype("float64").to_numpy()
+    by_key = {info.key: j for j, info in enumerate(infos)}
+    for key in ctx.layout.items:
+        j = by_key.get(key)
+        out[key] = (pd.array(answers[:, j], dtype="Float64").astype("Int16") if j is not None
+                    else pd.array([pd.NA] * len(rows), dtype="Int16"))
+    scored = source.scores_and_bands(wave_source, answers)
+    for name in ctx.layout.measures:
+        score, band = scored.get(name, (np.full(len(rows), np.nan), np.zeros(len(rows), int)))
+        out[f"score_{name}"] = np.round(score, 4)
+        out[f"band_{name}"] = pd.Categorical.from_codes(band - 1, categories=source.BANDS)
+    return out
+
+
+def transform(ctx, wave_source, raw):
+    """One chunk of raw responses -> the export's rows (only planned records)."""
+    rows = _keep(ctx, wave_source, raw)
+    out = _values(ctx, wave_source, rows, _identity(ctx, wave_source, rows))
+    for col in ctx.columns:
+        if col.kind == "category":
+            out[col.name] = pd.Categorical(out[col.name], categories=list(col.categories))
+    order = ctx.rng.permutation(len(out))
+    return out[ctx.names].iloc[order].reset_index(drop=True)
+
+
+class ResponseExporter(Exporter):
+    extension = ""
+    media_type = ""
+
+    def write(self, path, columns, chunks):
+        """Write every chunk (DataFrames with `columns`, in order) to `path`."""
+        raise NotImplementedError
+
+    def plan(self, layout):
+        parts = [source.grain(w, layout.school_ids) for w in layout.waves]
+        grain = pd.concat(parts, ignore_index=True)
+        return anonymity.plan(grain, list(layout.measures), self.scope.k,
+                              self.scope.max_suppressed_share)
+
+    def chunks(self, ctx, stats):
+        done, total = 0, max(ctx.plan.report["records_in"], 1)
+        qis = ["wave", *ctx.plan.qis]
+        bands = [f"band_{m}" for m in ctx.layout.measures]
+        for wave_source in ctx.layout.waves:
+            for raw in source.stream(wave_source, ctx.layout.school_ids, CHUNK_ROWS):
+                frame = transform(ctx, wave_source, raw)
+                stats["rows"] += len(frame)
+                stats["parts"].append(anonymity.class_counts(frame, qis, bands))
+                done += len(raw)
+                self.progress(10 + int(80 * done / total), "writing")
+                yield frame
+
+    def run(self):
+        data = self.output(self.extension, self.media_type)
+        stats = {"rows": 0, "parts": []}
+        outermost = not connection.in_atomic_block
+        with transaction.atomic():
+            if outermost:  # inside a caller's transaction, its isolation level holds
+                _repeatable_read()
+            layout = source.load_layout(self.scope)
+            if not layout.waves:
+                raise ExportRefused("None of these waves belongs to the agreement's schools.")
+            self.progress(2, "planning")
+            ctx = Context(self.scope, layout, self.plan(layout))
+            self.progress(10, "writing")
+            self.write(data.path, ctx.columns, self.chunks(ctx, stats))
+        return self.finish(ctx, data, stats)
+
+    def finish(self, ctx, data, stats):
+        measured = anonymity.measure(stats["parts"], ["wave", *ctx.plan.qis])
+        short = measured["k"] is not None and (
+            measured["k"] < self.scope.k or measured["l"] < anonymity.L_DIVERSITY)
+        if short:
+            os.remove(data.path)
+            raise RuntimeError(f"the written file measured k={measured['k']}, "
+                               f"l={measured['l']}; it was deleted, not released")
+        report = dict(ctx.plan.report, measured=measured, rows=stats["rows"],
+                      format=self.key, agreement=self.scope.agreement_id)
+        report_file = self.output("-report.json", "application/json")
+        with open(report_file.path, "w", encoding="utf-8") as fh:
+            json.dump(report, fh, indent=2)
+        self.progress(100, "done")
+        return ExportResult(files=[data, report_file], rows=stats["rows"], report=report)
