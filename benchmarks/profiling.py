@@ -28,14 +28,14 @@ STEPS = [
      "get_response"),
     ("    DRF APIView.dispatch", "rest_framework/views.py", "dispatch"),
     ("      SubmitResponse.post", "surveys/api.py", "post"),
-    ("        access.get_session_for_student", "surveys/access.py", "get_session_for_student"),
-    ("        submission.submit", "surveys/submission.py", "submit"),
-    ("          find_existing (idempotency SELECT)", "surveys/submission.py", "find_existing"),
-    ("          session_accepts", "surveys/submission.py", "session_accepts"),
+    ("        submission.submit_to", "surveys/submission.py", "submit_to"),
+    ("          access.get_session_for_student (cache miss, refusal)", "surveys/access.py",
+     "get_session_for_student"),
     ("          clean", "surveys/submission.py", "clean"),
     ("            _answers", "surveys/submission.py", "_answers"),
     ("            _demographics", "surveys/submission.py", "_demographics"),
-    ("          _store (INSERT + COMMIT)", "surveys/submission.py", "_store"),
+    ("          fastinsert.insert (INSERT ... SELECT)", "surveys/fastinsert.py", "insert"),
+    ("          submit (reference path: repeats, refusals)", "surveys/submission.py", "submit"),
     ("        DRF Response rendering", "rest_framework/response.py", "rendered_content"),
     ("    baseline view", "benchmarks/urls.py", "baseline_submit"),
 ]
@@ -147,8 +147,9 @@ def step_costs(session, item_keys, n=2000):
     """CPU and wall milliseconds per call of each step of one submission, measured in this
     process (no HTTP, no concurrency) against the benchmark database."""
     from django.test import Client
+    from django.utils import timezone
 
-    from surveys import access, submission
+    from surveys import access, fastinsert, submission
 
     def payload():
         return {"client_id": str(uuid.uuid4()), "language": "en",
@@ -157,11 +158,12 @@ def step_costs(session, item_keys, n=2000):
 
     public_id = session.public_id
     found = access.get_session_for_student(public_id)
-    data = submission.clean(found, payload())
+    rules = submission.Rules.of(found.wave.series)
+    data = submission.clean(rules, payload())
 
     def store():
         data.client_id = uuid.uuid4()
-        submission._store(found, data)
+        fastinsert.insert(public_id, rules, data, timezone.now(), submission.SUBMIT_GRACE)
 
     client = Client(HTTP_HOST="127.0.0.1")
 
@@ -171,11 +173,9 @@ def step_costs(session, item_keys, n=2000):
 
     steps = [
         ("access.get_session_for_student", lambda: access.get_session_for_student(public_id)),
-        ("submission.find_existing (new id)", lambda: submission.find_existing(uuid.uuid4())),
-        ("submission.clean (20 answers)", lambda: submission.clean(found, payload())),
-        ("submission._store (INSERT + COMMIT)", store),
-        ("lookup + submit, no HTTP", lambda: submission.submit(
-            access.get_session_for_student(public_id), payload())),
+        ("submission.clean (20 answers)", lambda: submission.clean(rules, payload())),
+        ("fastinsert.insert (one statement)", store),
+        ("submission.submit_to, no HTTP", lambda: submission.submit_to(public_id, payload())),
         ("whole real request (test client)", post(f"/api/v1/sessions/{public_id}/responses/")),
         ("whole baseline request (test client)", post(f"/bench/baseline/{public_id}/responses/")),
     ]

@@ -160,11 +160,13 @@ def get_open_session_by_code(code):
 def get_session_for_student(public_id):
     """For submissions: the session a student joined, by its public id. Whether it
     still accepts answers is decided by surveys.submission (answers queued offline
-    may arrive shortly after the teacher closed it)."""
+    may arrive shortly after the teacher closed it).
+
+    Joins only what a submission reads (session, wave, series, class): the instrument's
+    rules come from surveys.submission's per-process cache, and nobody reads the
+    district here. Anything else (series.instrument for the no-JS form) loads lazily."""
     session = (
-        Session.objects.select_related(
-            "wave__series__instrument", "wave__series__school__district", "class_group"
-        )
+        Session.objects.select_related("wave__series", "class_group")
         .filter(public_id=public_id)
         .first()
     )

@@ -8,7 +8,9 @@ from django.utils import translation
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -52,12 +54,25 @@ def _payload(request):
         raise ParseError("The request body is not valid JSON.") from None
 
 
+class JsonOnly(BaseContentNegotiation):
+    """The submission answers JSON whatever the Accept header says: no negotiation work
+    on the path every student's response takes."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return JSONRenderer(), JSONRenderer.media_type
+
+
 class SubmitResponse(APIView):
     """A student's response. Idempotent on `client_id`."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = []
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JsonOnly
 
     @extend_schema(
         request=SubmissionIn,
@@ -78,19 +93,17 @@ class SubmitResponse(APIView):
         from django.utils.translation import gettext as _
 
         try:
-            session = access.get_session_for_student(public_id)
+            client_id, created = submission.submit_to(public_id, payload)
         except Http404:
             return ApiResponse({"detail": _("This survey session was not found. "
                                             "Check the code with your teacher.")}, status=404)
-        try:
-            response, created = submission.submit(session, payload)
         except submission.SubmissionError as err:
             body = {"detail": err.message}
             if err.field:
                 body["field"] = err.field
             return ApiResponse(body, status=err.status)
         return ApiResponse(
-            {"client_id": str(response.client_id), "stored": created},
+            {"client_id": str(client_id), "stored": created},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 

@@ -3,15 +3,17 @@
 import json
 import threading
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from surveys import services
-from surveys.models import Response, Session
-from tests.conftest import answers_for
+from surveys.instruments import load_file
+from surveys.models import Response, Series, Session
+from tests.conftest import INSTRUMENTS, answers_for
 
 
 @pytest.fixture
@@ -160,4 +162,63 @@ def test_concurrent_repeats_of_one_response_store_exactly_one_row(world, session
         t.join()
     assert sorted(statuses).count(201) == 1
     assert set(statuses) <= {200, 201}
+    assert Response.objects.count() == 1
+
+
+def _statements_of_one_submission(client, session, payload):
+    """The SQL one accepted submission runs (savepoints of the test's own transaction
+    left out: outside a test they do not exist)."""
+    with CaptureQueriesContext(connection) as ctx:
+        response = post(client, session, payload)
+    assert response.status_code == 201, response.json()
+    return [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+
+
+def _session_of(world, instrument, mode="anonymous"):
+    series = services.create_series(world["school"], by=world["leader"],
+                                    name=f"{mode} {instrument}", instrument=instrument,
+                                    mode=mode, demographics=["gender"])
+    wave = services.create_wave(series, by=world["leader"], label="Autumn", season="autumn",
+                                starts_on=date(2026, 9, 15))
+    wave = services.open_wave(wave, by=world["leader"])
+    return services.open_session(wave, world["classes"]["7A"], by=world["teacher"])
+
+
+@pytest.mark.parametrize("mode", ["anonymous", "linked"])
+def test_an_accepted_submission_runs_the_same_queries_whatever_the_items_and_prior_responses(
+    client, world, mode
+):
+    core = load_file(INSTRUMENTS / "belonging-core-1.0.yaml")
+    sessions = {n: _session_of(world, instrument, mode)
+                for n, instrument in ((6, world["instrument"]), (17, core))}
+    counts = []
+    for n, session in sessions.items():
+        instrument = session.wave.series.instrument
+        assert len(answers_for(instrument, 2)) == n
+
+        def payload(number, instrument=instrument):
+            extra = {"student_number": f"S{number:04d}"} if mode == "linked" else {}
+            return {"client_id": str(uuid.uuid4()), "demographics": {"gender": "boy"},
+                    "answers": answers_for(instrument, 2), **extra}
+
+        post(client, session, payload(0))  # the first one fills the per-process caches
+        counts.append(len(_statements_of_one_submission(client, session, payload(1))))
+        for number in range(2, 32):
+            assert post(client, session, payload(number)).status_code == 201
+        statements = _statements_of_one_submission(client, session, payload(99))
+        counts.append(len(statements))
+    assert Response.objects.count() == 2 * 33
+    assert len(set(counts)) == 1, counts
+    if connection.vendor == "postgresql":  # the prepared INSERT ... SELECT, nothing else
+        assert counts[0] == 1 and statements[0].startswith("EXECUTE belonging_submit")
+
+
+def test_a_response_checked_against_settings_that_changed_since_is_checked_again(
+    client, world, session
+):
+    assert post(client, session, body(world)).status_code == 201  # caches the series' settings
+    Series.objects.filter(pk=session.wave.series_id).update(demographics=[])
+    response = post(client, session, body(world))  # still asks gender: no longer asked
+    assert response.status_code == 400
+    assert response.json()["field"] == "demographics"
     assert Response.objects.count() == 1
