@@ -1,12 +1,20 @@
-"""Dashboards: server-rendered from published snapshots only (DESIGN.md rule 1)."""
+"""Dashboards: server-rendered from published snapshots only (DESIGN.md rule 1).
+
+Views reach schools, waves and districts through surveys.access (404 for missing or
+forbidden) and rearrange published numbers with analytics.dashboards; charts get
+their data through json_script and static/js/dashboard.js, beside the same tables.
+"""
 
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import render
 
 from surveys import access
-from surveys.permissions import VIEW_CLASS_RESULTS, VIEW_RESULTS
+from surveys.models import Wave
+from surveys.permissions import VIEW_CLASS_RESULTS, VIEW_DISTRICT, VIEW_RESULTS
 
-from .publishing import latest_snapshot
+from . import dashboards, practices
+from .publishing import document_for, latest_snapshot
 
 FAVORABLE_DEFINITION = (
     "% favorable is the share of valid answers in an item's favorable categories (Agree or "
@@ -14,10 +22,18 @@ FAVORABLE_DEFINITION = (
     "component's % favorable is the mean of its items' values."
 )
 
+BREAKDOWNS = [("class", "By class"), ("year", "By year level"), ("gender", "By gender"),
+              ("home_language", "By language at home"),
+              ("year_gender", "By year level and gender")]
 
-def visible_groups(user, wave, groups):
-    """Leaders see every group; a teacher sees only the classes they teach."""
-    school = wave.series.school
+
+def visible_groups(user, wave, groups, school=None):
+    """Leaders see every group; a teacher sees only the classes they teach. `school`:
+    whose part of a district-wide wave the groups are (None with a school series; for
+    the district level, reached only with the district's VIEW_DISTRICT, every group)."""
+    if wave.series.district_wide and school is None:
+        return groups
+    school = school or wave.series.school
     if VIEW_RESULTS in access.school_permissions(user, school):
         return groups
     mine = {f"class:{c.public_id}" for c in
@@ -37,19 +53,112 @@ def component_rows(data, groups):
     return rows
 
 
+def breakdowns(groups, components):
+    """The predefined breakdowns that have groups, each a table of groups x components."""
+    out = []
+    for kind, title in BREAKDOWNS:
+        rows = [{"group": g, "cells": [(g.get("components") or {}).get(c["key"])
+                                       for c in components]}
+                for g in groups if g["kind"] == kind]
+        if rows:
+            out.append({"kind": kind, "title": title, "rows": rows})
+    return out
+
+
+def focus_group(request, groups):
+    """The group whose item distributions are drawn: one of the predefined groups the
+    user may see (?group=<key>), else the school, else the first visible group."""
+    by_key = {g["key"]: g for g in groups}
+    wanted = request.GET.get("group", "")
+    if wanted in by_key:
+        return by_key[wanted]
+    return by_key.get("school") or next((g for g in groups if not g.get("suppressed")), None)
+
+
+def suggestion(school, components):
+    weakest = dashboards.weakest_component(school, components)
+    if weakest is None:
+        return None
+    comp = next(c for c in components if c["key"] == weakest["key"])
+    return {**weakest, "comp": comp, **practices.for_component(comp["component"])}
+
+
+def wave_document(request, wave, snapshot):
+    """(document, school) a user sees of a snapshot. District-wide waves: the district
+    level for the district's staff, else one school's part (?school=<public id>, or the
+    user's first school); 404 for a school the user may not see or the wave lacks."""
+    series = wave.series
+    if not series.district_wide:
+        return snapshot.data, series.school
+    wanted = request.GET.get("school", "")
+    if not wanted and VIEW_DISTRICT in access.district_permissions(request.user,
+                                                                   series.district_id):
+        return snapshot.data, None
+    if wanted:
+        school = access.get_wave_school_for_user(request.user, wave, wanted, VIEW_CLASS_RESULTS)
+    else:
+        school = next(iter(access.series_schools_for_user(request.user, series,
+                                                          VIEW_CLASS_RESULTS)), None)
+    data = document_for(snapshot, school) if school else None
+    if data is None:
+        raise Http404("This school has no published part in this wave.")
+    return data, school
+
+
+def dashboard_context(request, wave, snapshot):
+    data, part_school = wave_document(request, wave, snapshot)
+    groups = visible_groups(request.user, wave, data["groups"], part_school)
+    school = next((g for g in groups if g["key"] == "school"), None)
+    components = dashboards.measured_components(data)
+    trend_group = "school" if school else None
+    trend_rows = (dashboards.trends(dashboards.series_snapshots(wave), components)
+                  if trend_group else [])
+    equity_view = dashboards.equity(groups, school, components) if school else None
+    focus = focus_group(request, groups)
+    distributions = dashboards.item_distributions(data, focus)
+    return {
+        "wave": wave, "snapshot": snapshot, "data": data, "k": data["k"],
+        "caution_below": 2 * data["k"], "school": school, "groups": groups,
+        "components": components, "component_rows": component_rows(data, groups),
+        "breakdowns": breakdowns(groups, components),
+        "trends": trend_rows, "equity": equity_view, "focus": focus,
+        "focus_choices": [g for g in groups if not g.get("suppressed")],
+        "distributions": distributions,
+        "participation": dashboards.participation(data) if school else None,
+        "suggestion": suggestion(school, components) if school else None,
+        "favorable_definition": FAVORABLE_DEFINITION,
+        "change": (data.get("change") or {}) if school else {},
+        "reliability": (data.get("reliability") or {}) if school else {},
+        "charts": dashboards.chart_data(trend_rows, equity_view, distributions),
+    }
+
+
 @login_required
 def wave_dashboard(request, public_id):
     wave = access.get_wave_for_user(request.user, public_id, VIEW_CLASS_RESULTS)
     snapshot = latest_snapshot(wave)
     if snapshot is None:
         return render(request, "analytics/not_published.html", {"wave": wave}, status=404)
-    data = snapshot.data
-    groups = visible_groups(request.user, wave, data["groups"])
-    school = next((g for g in groups if g["key"] == "school"), None)
-    return render(request, "analytics/dashboard.html", {
-        "wave": wave, "snapshot": snapshot, "data": data, "k": data["k"],
-        "school": school, "groups": groups,
-        "component_rows": component_rows(data, groups),
-        "favorable_definition": FAVORABLE_DEFINITION,
-        "change": (data.get("change") or {}), "reliability": data.get("reliability") or {},
+    return render(request, "analytics/dashboard.html",
+                  dashboard_context(request, wave, snapshot))
+
+
+@login_required
+def district_dashboard(request, public_id):
+    district = access.get_district_for_user(request.user, public_id, VIEW_DISTRICT)
+    comparison = dashboards.district_comparison(district)
+    return render(request, "district/dashboard.html", {
+        "district": district, "k": district.min_cell_size, "tables": comparison,
+        "charts": {"district": dashboards.district_chart_data(comparison)},
     })
+
+
+@login_required
+def results_home(request):
+    """Published waves of every school where the user may see results (a teacher: for
+    their own classes), so each role can find its dashboards."""
+    schools = access.schools_for_user(request.user, VIEW_CLASS_RESULTS)
+    waves = (Wave.objects.filter(series__school__in=schools, status=Wave.Status.PUBLISHED)
+             .select_related("series__school").order_by("series__school__name",
+                                                         "series__name", "-starts_on"))
+    return render(request, "analytics/results_home.html", {"waves": waves})

@@ -1,0 +1,151 @@
+/* Dashboard charts: drawn with the vendored Chart.js from the numbers the server put in
+   <script id="dashboard-charts" type="application/json"> (json_script), the same published
+   numbers as the tables beside each chart. Without JavaScript the tables stand alone; the
+   chart containers stay hidden. No inline code, so it works under a strict CSP. */
+(function () {
+  "use strict";
+  var source = document.getElementById("dashboard-charts");
+  var printButton = document.getElementById("print-report");
+  if (printButton) {
+    printButton.hidden = false;
+    printButton.addEventListener("click", function () { window.print(); });
+  }
+  if (!source || typeof window.Chart === "undefined") { return; }
+  var data = JSON.parse(source.textContent);
+  var Chart = window.Chart;
+  var INK = "#1a1a2e", ACCENT = "#1f4e9c", WARN = "#8a4b00", GRID = "#c9c9d6";
+  // A diverging palette (ColorBrewer RdBu), from the least to the most agreeing option.
+  var DIVERGING = {
+    2: ["#d6604d", "#4393c3"],
+    3: ["#d6604d", "#bababa", "#4393c3"],
+    4: ["#b2182b", "#ef8a62", "#67a9cf", "#2166ac"],
+    5: ["#b2182b", "#ef8a62", "#bababa", "#67a9cf", "#2166ac"],
+    6: ["#b2182b", "#d6604d", "#f4a582", "#92c5de", "#4393c3", "#2166ac"],
+    7: ["#b2182b", "#d6604d", "#f4a582", "#bababa", "#92c5de", "#4393c3", "#2166ac"]
+  };
+  Chart.defaults.color = INK;
+  Chart.defaults.font.family = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
+  Chart.defaults.animation = false;
+  Chart.defaults.maintainAspectRatio = false;
+  var charts = [];
+
+  function byId(list) {
+    var out = {};
+    (list || []).forEach(function (spec) { out[spec.id] = spec; });
+    return out;
+  }
+  var specs = {
+    trends: byId(data.trends), equity: byId(data.equity), items: byId(data.items),
+    district: byId(data.district)
+  };
+
+  function intervals(spec) {
+    return spec.ci.map(function (ci) { return ci ? [ci[0], ci[1]] : null; });
+  }
+
+  function trendConfig(spec) {
+    return {
+      data: {
+        labels: spec.waves,
+        datasets: [
+          { type: "line", label: "Mean", data: spec.values, borderColor: ACCENT,
+            backgroundColor: ACCENT, pointRadius: 5, spanGaps: false, order: 1 },
+          { type: "bar", label: "95% confidence interval", data: intervals(spec),
+            backgroundColor: "rgba(31,78,156,0.25)", borderColor: ACCENT, borderWidth: 1,
+            barPercentage: 0.15, order: 2 }
+        ]
+      },
+      options: { scales: { y: { min: spec.lo, max: spec.hi, title: { display: true, text: "Mean" },
+                                grid: { color: GRID } } } }
+    };
+  }
+
+  function intervalConfig(spec, axis) {
+    var colours = spec.values.map(function (_, i) {
+      return spec.caution && spec.caution[i] ? WARN : ACCENT;
+    });
+    return {
+      data: {
+        labels: spec.groups,
+        datasets: [
+          { type: "line", label: axis.point, data: spec.values, showLine: false,
+            pointRadius: 6, pointStyle: "rectRot", pointBorderColor: colours,
+            pointBackgroundColor: colours, borderColor: ACCENT, backgroundColor: ACCENT,
+            order: 1 },
+          { type: "bar", label: "95% confidence interval", data: intervals(spec),
+            backgroundColor: "rgba(31,78,156,0.25)", borderColor: colours, borderWidth: 1,
+            barPercentage: 0.3, order: 2 }
+        ]
+      },
+      options: {
+        indexAxis: "y",
+        scales: { x: axis.scale, y: { grid: { display: false } } }
+      }
+    };
+  }
+
+  function equityConfig(spec) {
+    return intervalConfig(spec, {
+      point: "Gap to the school",
+      scale: { title: { display: true, text: "Gap to the school mean" }, grid: {
+        color: function (ctx) { return ctx.tick && ctx.tick.value === 0 ? INK : GRID; } } }
+    });
+  }
+
+  function districtConfig(spec) {
+    return intervalConfig(spec, {
+      point: "School mean",
+      scale: { min: spec.lo, max: spec.hi, title: { display: true, text: "Mean" },
+               grid: { color: GRID } }
+    });
+  }
+
+  function itemsConfig(spec) {
+    var palette = DIVERGING[spec.options.length] || DIVERGING[7];
+    return {
+      type: "bar",
+      data: {
+        labels: spec.items,
+        datasets: spec.options.map(function (label, j) {
+          return { label: label, data: spec.shares[j], backgroundColor: palette[j],
+                   borderColor: "#ffffff", borderWidth: 1 };
+        })
+      },
+      options: {
+        indexAxis: "y",
+        scales: { x: { stacked: true, min: 0, max: 100, title: { display: true, text: "% of answers" } },
+                  y: { stacked: true } }
+      }
+    };
+  }
+
+  var BUILDERS = { trends: trendConfig, equity: equityConfig, items: itemsConfig,
+                   district: districtConfig };
+
+  function draw(container) {
+    var kind = container.getAttribute("data-chart");
+    var spec = (specs[kind] || {})[container.getAttribute("data-chart-id")];
+    if (!spec) { return; }
+    var config = BUILDERS[kind](spec);
+    config.options.plugins = { legend: { position: "bottom" } };
+    var rows = (spec.groups || spec.items || spec.waves || []).length;
+    container.classList.add(kind === "trends" ? "chart-short" : "chart-rows-" + Math.min(rows, 12));
+    var canvas = document.createElement("canvas");
+    canvas.setAttribute("role", "img");
+    var caption = container.parentNode.querySelector("figcaption");
+    canvas.setAttribute("aria-label", "Chart: " + (caption ? caption.textContent : spec.label) +
+                        ". The same numbers are in the table.");
+    container.appendChild(canvas);
+    container.hidden = false;
+    charts.push(new Chart(canvas, config));
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-chart]"), draw);
+  // Charts size themselves to their box; printing changes the box, so redraw for paper.
+  window.addEventListener("beforeprint", function () {
+    charts.forEach(function (chart) { chart.resize(); });
+  });
+  window.addEventListener("afterprint", function () {
+    charts.forEach(function (chart) { chart.resize(); });
+  });
+})();

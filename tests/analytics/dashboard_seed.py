@@ -1,0 +1,68 @@
+"""Published waves for the dashboard tests: the core instrument (all four components)
+at Hilltop, classes 7A (26 answers), 7B (24) and 8A (4, so suppressed), drawn from the
+stated simulator, published through the real pipeline (suppression and audit)."""
+
+import uuid
+from datetime import date
+
+import numpy as np
+
+from analytics.publishing import publish
+from analytics.scoring import ItemSpec
+from analytics.simulate import simulate_wave
+from surveys import services
+from surveys.instruments import load_file
+from surveys.models import Response
+from tests.conftest import INSTRUMENTS
+
+WAVES = [("Spring 2026", "spring", date(2026, 3, 16), 0.0),
+         ("Autumn 2026", "autumn", date(2026, 10, 5), 0.3)]
+SIZES = {"7A": 26, "7B": 24, "8A": 4}
+
+
+def item_specs(instrument):
+    specs = []
+    for item in instrument.items.all():
+        scale = instrument.scales[item.scale]
+        specs.append(ItemSpec(item.key, item.component, scale["min"], scale["max"],
+                              item.reverse_keyed, tuple(scale["favorable"]), item.validated))
+    return specs
+
+
+def answer(wave, world, rng, shift):
+    specs = item_specs(wave.series.instrument)
+    rows = []
+    for name, n in SIZES.items():
+        cg = world["classes"][name]
+        session = services.open_session(wave, cg, by=world["leader"])
+        matrix = simulate_wave(specs, n, rng=rng, latent_shift=shift)
+        for i, values in enumerate(matrix):
+            answers = {f"v{j + 1:02d}": None if np.isnan(v) else int(v)
+                       for j, v in enumerate(values)}
+            rows.append(Response(client_id=uuid.uuid4(), wave=wave, session=session,
+                                 class_group=cg, school=world["school"],
+                                 year_level=cg.year_level,
+                                 gender="girl" if i % 2 else "boy", **answers))
+        services.close_session(session, by=world["leader"])
+    Response.objects.bulk_create(rows)
+
+
+def publish_core_waves(world, count=2, seed=11):
+    """A core-instrument series at Hilltop with `count` published waves."""
+    core = load_file(INSTRUMENTS / "belonging-core-1.0.yaml")
+    leader = world["leader"]
+    series = services.create_series(world["school"], by=leader, name="Core 2026",
+                                    instrument=core, demographics=["gender"],
+                                    min_cell_size=10)
+    rng = np.random.default_rng(seed)
+    waves = []
+    for label, season, starts_on, shift in WAVES[:count]:
+        wave = services.create_wave(series, by=leader, label=label, season=season,
+                                    starts_on=starts_on)
+        wave = services.open_wave(wave, by=leader)
+        answer(wave, world, rng, shift)
+        services.close_wave(wave, by=leader)
+        publish(wave.id)
+        wave.refresh_from_db()
+        waves.append(wave)
+    return waves

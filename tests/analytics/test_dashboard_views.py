@@ -1,0 +1,280 @@
+"""The dashboards as each role gets them (server-rendered HTML, no browser): what is and
+is not there, that every number comes from the published snapshot, that a hidden group
+shows no number, and that pages stay CSP-clean (no inline code or styles)."""
+
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from analytics import dashboards, practices
+from analytics.models import Snapshot
+from tests.analytics.dashboard_seed import publish_core_waves
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def waves(world):
+    return publish_core_waves(world)
+
+
+def page(client, user, url):
+    client.force_login(user)
+    response = client.get(url)
+    return response.status_code, response.content.decode()
+
+
+def snapshot_of(wave):
+    return Snapshot.objects.filter(wave=wave).order_by("-version").first().data
+
+
+class Rows(HTMLParser):
+    """Table rows by their data-group attribute: the text of their <td> cells."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self.current, self.in_td = [], None, False
+        self.scripts, self.inline_styles, self.handlers = [], 0, 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.inline_styles += "style" in attrs
+        self.handlers += any(name.startswith("on") for name in attrs)
+        if tag == "script":
+            self.scripts.append(attrs)
+        if tag == "tr" and "data-group" in attrs:
+            self.current = {"group": attrs["data-group"], "cls": attrs.get("class", ""),
+                            "cells": ""}
+            self.rows.append(self.current)
+        self.in_td = self.in_td or (tag == "td" and self.current is not None)
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self.in_td = False
+        if tag == "tr":
+            self.current = None
+
+    def handle_data(self, data):
+        if self.in_td and self.current is not None:
+            self.current["cells"] += data
+
+
+def parse(html):
+    parser = Rows()
+    parser.feed(html)
+    return parser
+
+
+def dashboard_url(wave):
+    return f"/waves/{wave.public_id}/dashboard/"
+
+
+def test_the_leader_sees_cards_trends_equity_items_participation_and_practices(
+        client, world, waves):
+    status, html = page(client, world["leader"], dashboard_url(waves[-1]))
+    assert status == 200
+    data = snapshot_of(waves[-1])
+    school = next(g for g in data["groups"] if g["key"] == "school")
+    for section in ("components-h", "trends-h", "breakdown-h", "equity-h", "items-h",
+                    "practices-h", "favorable-def", "participation", "caution-def"):
+        assert f'id="{section}"' in html
+    for comp in ("perceptions", "competencies", "motivations", "opportunities"):
+        assert school["components"][comp]["display"] in html
+    assert f"{data['participation']['responses']} responses from " \
+           f"{data['participation']['enrolment']} enrolled students" in html
+    assert "Change since Spring 2026" in html
+    assert "% favorable is the share of valid answers" in html
+    # Trends list both published waves, oldest first.
+    assert html.index("<th scope=\"row\">Spring 2026</th>") < \
+        html.index("<th scope=\"row\">Autumn 2026</th>")
+
+
+def test_a_hidden_group_shows_no_number_anywhere_on_the_page(client, world, waves):
+    data = snapshot_of(waves[-1])
+    hidden = [g["key"] for g in data["groups"] if g["suppressed"]]
+    assert "class:" + world["classes"]["8A"].public_id in hidden  # 4 answers < k
+    _, html = page(client, world["leader"], dashboard_url(waves[-1]))
+    rows = [r for r in parse(html).rows if r["group"] in hidden]
+    assert len(rows) >= 2 * len(hidden)  # in the breakdowns and in the equity view
+    for row in rows:
+        assert "is-suppressed" in row["cls"]
+        assert "Not shown" in row["cells"]
+        assert not re.search(r"\d", row["cells"].replace(f"fewer than {data['k']}", "")), row
+
+
+def test_the_equity_gap_is_the_difference_of_two_published_means(client, world, waves):
+    data = snapshot_of(waves[-1])
+    school = next(g for g in data["groups"] if g["key"] == "school")
+    comps = dashboards.measured_components(data)
+    view = dashboards.equity(data["groups"], school, comps)
+    checked = 0
+    for row in view["rows"]:
+        for comp, cell in zip(comps, row["cells"], strict=True):
+            published = dashboards.component_cell(row["group"], comp["key"])
+            if published is None:
+                assert cell is None  # hidden wherever the group's cell is not published
+                continue
+            expected = round(published["value"] - school["components"][comp["key"]]["value"], 2)
+            assert cell["diff"] == expected
+            assert cell["ci"][0] <= cell["diff"] <= cell["ci"][1]
+            checked += 1
+    assert checked > 0
+
+
+def test_the_gap_of_a_group_that_is_the_whole_school_is_zero_with_no_spread():
+    cell = {"value": 3.1, "sd": 0.7, "n": 40}
+    assert dashboards.gap(cell, dict(cell)) == {"diff": 0.0, "ci": [0.0, 0.0], "clear": False}
+
+
+def test_the_gap_interval_allows_for_the_group_being_part_of_the_school():
+    group, school = {"value": 3.5, "sd": 1.0, "n": 20}, {"value": 3.0, "sd": 1.0, "n": 100}
+    result = dashboards.gap(group, school)
+    # Var = 1/20 + 1/100 - 2/100 = 0.04 -> half-width 1.96 * 0.2 = 0.392
+    assert result["ci"] == [round(0.5 - 0.392, 2), round(0.5 + 0.392, 2)]
+    assert result["clear"] is True
+
+
+COMPS = [{"key": k, "component": k, "validated": True, "lo": 1, "hi": hi, "items": ["x"]}
+         for k, hi in (("perceptions", 4), ("competencies", 5), ("motivations", 7),
+                       ("opportunities", 4))]
+
+
+def school_with(values, favorable):
+    return {"key": "school", "suppressed": False, "components": {
+        c["key"]: {"value": v, "favorable": f} for c, v, f in zip(COMPS, values, favorable,
+                                                                   strict=True)}}
+
+
+def test_the_weakest_component_is_the_lowest_published_favorable_share():
+    school = school_with([3.0, 4.0, 6.0, 3.5], [70, 55, 60, 80])
+    weakest = dashboards.weakest_component(school, COMPS)
+    assert (weakest["key"], weakest["basis"]) == ("competencies", "favorable")
+
+
+def test_without_every_favorable_share_the_mean_is_placed_on_its_own_scale():
+    # Raw means would pick perceptions (2.5); on their scales motivations (3 of 1-7) is lowest.
+    school = school_with([2.5, 3.0, 3.0, 3.0], [60, None, 50, 70])
+    weakest = dashboards.weakest_component(school, COMPS)
+    assert (weakest["key"], weakest["basis"]) == ("motivations", "scale")
+    assert weakest["values"]["motivations"] == 33
+
+
+def test_no_component_is_called_weakest_when_one_is_hidden():
+    school = school_with([3.0, 4.0, 6.0, 3.5], [70, 55, 60, 80])
+    school["components"]["opportunities"]["value"] = None
+    assert dashboards.weakest_component(school, COMPS) is None
+
+
+def test_the_practices_shown_are_those_of_the_weakest_component_with_sources(
+        client, world, waves):
+    data = snapshot_of(waves[-1])
+    school = next(g for g in data["groups"] if g["key"] == "school")
+    weakest = dashboards.weakest_component(school, dashboards.measured_components(data))
+    _, html = page(client, world["leader"], dashboard_url(waves[-1]))
+    suggested = practices.for_component(weakest["key"])
+    assert f"Suggested practices: {weakest['key']}" in html
+    for practice in suggested["practices"]:
+        assert practice["title"] in html
+    for ref in suggested["references"]:
+        assert ref["full"].split("(")[0].strip().replace("&", "&amp;") in html
+
+
+def test_every_practice_cites_a_known_source():
+    doc = practices.load()
+    for comp in ("perceptions", "competencies", "motivations", "opportunities"):
+        entry = practices.for_component(comp)
+        assert entry["practices"] and entry["references"]
+        assert all(p["sources"] for p in doc["components"][comp]["practices"])
+
+
+def test_a_practice_without_a_source_is_refused():
+    doc = {"references": {"a": {"short": "A 2020", "full": "A. (2020). T."}},
+           "components": {c: {"meaning": "m", "practices": [{"title": "t", "text": "x",
+                                                              "sources": ["a"]}]}
+                          for c in ("perceptions", "competencies", "motivations",
+                                    "opportunities")}}
+    practices.check(doc)
+    doc["components"]["motivations"]["practices"][0]["sources"] = []
+    with pytest.raises(practices.PracticesError, match="motivations"):
+        practices.check(doc)
+
+
+def test_the_teacher_sees_only_the_classes_they_teach(client, world, waves):
+    status, html = page(client, world["teacher"], dashboard_url(waves[-1]))
+    assert status == 200
+    data = snapshot_of(waves[-1])
+    own = "class:" + world["classes"]["7A"].public_id
+    groups = {r["group"] for r in parse(html).rows}
+    assert groups == {own}
+    for other in ("Class 7B", "Class 8A", "Whole school", "Year 7", "Gender: girl"):
+        assert other not in html
+    for section in ("components-h", "trends-h", "equity-h", "practices-h", "participation"):
+        assert f'id="{section}"' not in html
+    assert f"{data['participation']['enrolment']} enrolled" not in html
+
+
+def test_the_teacher_cannot_pick_another_class_for_the_item_chart(client, world, waves):
+    other = "class:" + world["classes"]["7B"].public_id
+    _, html = page(client, world["teacher"], dashboard_url(waves[-1]) + f"?group={other}")
+    assert "Class 7B" not in html
+
+
+@pytest.mark.parametrize("persona", ["researcher", "other_leader"])
+def test_other_roles_get_404(client, world, waves, persona):
+    status, _ = page(client, world[persona], dashboard_url(waves[-1]))
+    assert status == 404
+
+
+def test_chart_data_travels_as_json_and_pages_carry_no_inline_code(client, world, waves):
+    _, html = page(client, world["leader"], dashboard_url(waves[-1]))
+    parsed = parse(html)
+    assert parsed.inline_styles == 0 and parsed.handlers == 0
+    for attrs in parsed.scripts:
+        assert attrs.get("src") or attrs.get("type") == "application/json", attrs
+    charts = json.loads(re.search(
+        r'<script id="dashboard-charts" type="application/json">(.*?)</script>', html,
+        re.S).group(1))
+    assert {t["id"] for t in charts["trends"]} == {f"trend-{c}" for c in
+                                                     ("perceptions", "competencies",
+                                                      "motivations", "opportunities")}
+    assert all(len(t["values"]) == 2 for t in charts["trends"])
+    assert 'media="print"' in html and "css/print.css" in html
+    assert 'id="print-report"' in html and "vendor/chartjs/chart.umd.min.js" in html
+
+
+def test_the_dashboard_query_count_does_not_grow_with_waves(client, world):
+    waves = publish_core_waves(world, count=1)
+    client.force_login(world["leader"])
+    client.get(dashboard_url(waves[0]))  # warm the session and caches
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(dashboard_url(waves[0])).status_code == 200
+    more = publish_core_waves(world, count=2, seed=3)
+    with CaptureQueriesContext(connection) as two:
+        assert client.get(dashboard_url(more[-1])).status_code == 200
+    assert len(two) == len(one)
+
+
+def test_the_district_admin_sees_schools_side_by_side(client, world, waves):
+    url = f"/districts/{world['district'].public_id}/results/"
+    status, html = page(client, world["district_admin"], url)
+    assert status == 200
+    data = snapshot_of(waves[-1])
+    school = next(g for g in data["groups"] if g["key"] == "school")
+    assert "Hilltop" in html and "Autumn 2026" in html
+    assert school["components"]["motivations"]["display"] in html
+    assert "Lakeside" not in html  # nothing published there
+    for persona in ("leader", "teacher", "researcher", "other_leader"):
+        assert page(client, world[persona], url)[0] == 404
+
+
+def test_each_role_finds_its_dashboards_on_the_results_page(client, world, waves):
+    for persona in ("leader", "teacher", "district_admin"):
+        _, html = page(client, world[persona], "/results/")
+        assert dashboard_url(waves[-1]) in html
+    for persona in ("researcher", "other_leader"):
+        _, html = page(client, world[persona], "/results/")
+        assert dashboard_url(waves[-1]) not in html
