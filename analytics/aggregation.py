@@ -91,9 +91,11 @@ def _item_columns(info, index):
     return cols
 
 
-def build_query(spec):
-    inner = [_q(c) for c in GRAIN] + [_q(i.column) for i in spec.items]
-    outer = [(_q(c), c) for c in GRAIN] + [("COUNT(*)", "n")]
+def build_query(spec, group=GRAIN, one_school=True):
+    """The sums of every measure per `group` row, for one school (`one_school`: the
+    query takes wave and school ids) or for the whole wave (wave id only)."""
+    inner = [_q(c) for c in group] + [_q(i.column) for i in spec.items]
+    outer = [(_q(c), c) for c in group] + [("COUNT(*)", "n")]
     for ci, infos in enumerate(spec.components.values()):
         inner.append(f"{component_score_sql(infos, spec.min_share)} AS c{ci}")
         outer += [(f"COUNT(c{ci})", f"c{ci}_n"), (f"SUM(c{ci})", f"c{ci}_sum"),
@@ -102,19 +104,29 @@ def build_query(spec):
         outer += _item_columns(info, index)
     table = _q(Response._meta.db_table)
     select = ", ".join(f"{expr} AS {alias}" for expr, alias in outer)
-    group = ", ".join(_q(c) for c in GRAIN)
+    where = "wave_id = %s AND school_id = %s" if one_school else "wave_id = %s"
     return (
         f"SELECT {select} FROM (SELECT {', '.join(inner)} FROM {table} "
-        f"WHERE wave_id = %s AND school_id = %s) t GROUP BY {group}"
+        f"WHERE {where}) t GROUP BY {', '.join(_q(c) for c in group)}"
     )
+
+
+def _fetch(sql, params):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def fetch_grain(spec, wave_id, school_id):
     """Rows of the finest grain for one school of one wave, as dicts."""
-    with connection.cursor() as cursor:
-        cursor.execute(build_query(spec), [wave_id, school_id])
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return _fetch(build_query(spec), [wave_id, school_id])
+
+
+def fetch_school_totals(spec, wave_id):
+    """One row of sums per school of the wave (for the district level), by school id."""
+    rows = _fetch(build_query(spec, group=("school_id",), one_school=False), [wave_id])
+    return {row.pop("school_id"): row for row in rows}
 
 
 def _zero():

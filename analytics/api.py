@@ -1,5 +1,6 @@
 """Read API over published snapshots, with the dashboards' suppression and scoping."""
 
+from django.db.models import Q
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response as ApiResponse
@@ -11,7 +12,7 @@ from surveys.models import Wave
 from surveys.permissions import VIEW_CLASS_RESULTS, HasSchoolPermission
 
 from .publishing import latest_snapshot
-from .views import visible_groups
+from .views import visible_groups, wave_document
 
 
 class WaveOut(serializers.Serializer):
@@ -32,9 +33,15 @@ class WaveList(APIView):
     @extend_schema(responses={200: WaveOut(many=True)})
     def get(self, request):
         schools = access.schools_for_user(request.user, VIEW_CLASS_RESULTS)
-        waves = Wave.objects.filter(series__school__in=schools).select_related("series__school")
+        # District-wide series cover every school of their district: listed for anyone
+        # who may see one of those schools (what they then see is their school's part).
+        waves = Wave.objects.filter(
+            Q(series__school__in=schools)
+            | Q(series__district__in=schools.values("district_id"))
+        ).select_related("series__school", "series__district")
         return ApiResponse([
-            {"public_id": w.public_id, "series": w.series.name, "school": w.series.school.name,
+            {"public_id": w.public_id, "series": w.series.name,
+             "school": (w.series.school or w.series.district).name,
              "label": w.label, "season": w.season, "status": w.status}
             for w in waves.order_by("series_id", "starts_on")
         ])
@@ -66,8 +73,9 @@ class WaveSnapshot(APIView):
         if snapshot is None:
             return ApiResponse({"detail": "This wave has no published results yet."},
                                status=404)
-        data = dict(snapshot.data)
-        data["groups"] = visible_groups(request.user, wave, data["groups"])
-        if not any(g["key"] == "school" for g in data["groups"]):
+        document, school = wave_document(request, wave, snapshot)
+        data = dict(document)
+        data["groups"] = visible_groups(request.user, wave, data["groups"], school)
+        if not any(g["key"] in ("school", "district") for g in data["groups"]):
             data.update(participation=None, reliability=None, change=None)
         return ApiResponse({"version": snapshot.version, **data})

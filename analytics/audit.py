@@ -67,7 +67,8 @@ def audit(published, relations, k=None, *, also=(), same=(), values=True, small=
     """Findings about everything published together (an empty list: safe to publish).
 
     `published` and `relations` are unit 0; `also` holds more (publication, relations)
-    pairs about the same wave (other units, earlier publications); `same` pairs
+    pairs about the same wave (other units, earlier publications; a unit may list its
+    own small cells under "small", checked then as `small` checks unit 0's); `same` pairs
     ((unit, group key), (unit, group key)) that are the same respondents. Units that
     share none are audited apart (exact). Groups of unit i > 0 are named
     "<its 'unit' label or unit{i}>/<key>". `small` names the cells to protect: group
@@ -124,6 +125,9 @@ class _Model:
         for (pub, rels), i in zip(units, indices, strict=True):
             self._add_unit(pub, rels, lambda key, i=i: name(i, key))
         self.own = {name(0, key) for key in units[0][0]["groups"]} if indices[0] == 0 else set()
+        for (pub, _), i in zip(units, indices, strict=True):
+            if i and self.small is not None and pub.get("small") is not None:
+                self._own_small(pub, lambda key, i=i: name(i, key))
         self.families = defaultdict(list)
         for key, spec in sorted(self.specs.items()):
             self.families[spec["family"]].append(key)
@@ -148,6 +152,13 @@ class _Model:
             if any(n not in self.nodes for n in names):
                 raise ValueError(f"relation {parent} names a group that is not published")
             self.relations.append((names[0], names[1:]))
+
+    def _own_small(self, pub, name_of):
+        """Another unit that lists its own small cells (`"small"`, as `Decision.small`,
+        never published) is checked on those, as unit 0 is on `small`."""
+        self.own |= {name_of(key) for key in pub["groups"]}
+        self.small |= {(name_of(x[0]), x[1]) if isinstance(x, tuple | list) else name_of(x)
+                       for x in pub["small"]}
 
     def top_share(self, n):
         return next(share for least, share in self.banding if n >= least)

@@ -253,7 +253,7 @@ def _check_relation(by, parent, kids):
 # ------------------------------------------------------------------- suppression
 
 
-def suppress(groups, relations, k=10, *, items=None, also=(), same=()):
+def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=()):
     """Decide what to hide so that the publication passes the audit.
 
     Primary cells first, then the line rules (in every relation the hidden children
@@ -267,11 +267,14 @@ def suppress(groups, relations, k=10, *, items=None, also=(), same=()):
 
     `also` and `same` describe publications already made about the same respondents
     (see `audit.audit`): they are audited together, and groups whose numbers they
-    already show are never chosen to hide.
+    already show are never chosen to hide. `hidden` lists group keys and (group,
+    measure) pairs to hide from the start, because another publication of the same
+    respondents hides them.
     """
     by = _check_input(groups, relations, k)
     state = _State(by, relations, k, measure_specs(groups, items), _fixed(also, same))
     state.primary()
+    state.mirror(hidden)
     counts_done = False
     for rounds in itertools.count(1):
         state.complete()
@@ -354,6 +357,14 @@ class _State:
             for fam in self.fams:
                 if key not in self.decision.hidden_groups and self.answers(key, fam) < self.k:
                     self.hide_cell(key, fam, f"primary: fewer than {self.k} answers")
+
+    def mirror(self, hidden):
+        why = "hidden in another publication of the same respondents"
+        for cell in hidden:
+            if isinstance(cell, str):
+                self.hide_group(cell, why)
+            elif cell[0] not in self.decision.hidden_groups:
+                self.hide_cell(cell[0], self.decision.specs[cell[1]]["family"], why)
 
     # -- line rules (tau-ARGUS): run until no relation changes
 

@@ -1,12 +1,14 @@
 """Published snapshots and the runs that build them.
 
-A snapshot is written whole, inside one transaction, after the disclosure
-audit passes; dashboards, the API and reports read snapshots only.
+A wave's publication is built in parts, one per school (each in its own task), then
+the wave level; a snapshot is written, inside one transaction, only after every part
+is written and the wave level's audit passes. Parts are invisible until a snapshot
+lists them; dashboards, the API and reports read snapshots only.
 """
 
 from django.db import models
 
-from surveys.models import PublicIdModel, Wave
+from surveys.models import PublicIdModel, School, Wave
 
 
 class PublishRun(PublicIdModel):
@@ -26,6 +28,12 @@ class PublishRun(PublicIdModel):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    schools_total = models.PositiveIntegerField(default=0)
+    parts = models.ManyToManyField("SnapshotPart", blank=True, related_name="runs",
+                                   help_text="The school parts this run has written or reused.")
+    finishing = models.BooleanField(
+        default=False, help_text="Set by the task that completed the parts and enqueued "
+        "the wave level, so it is enqueued once.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -42,8 +50,9 @@ class Snapshot(models.Model):
     data = models.JSONField()
     audit = models.JSONField(default=dict)
     fingerprint = models.CharField(
-        max_length=64, help_text="SHA-256 of the responses the snapshot was computed from."
+        max_length=64, help_text="SHA-256 of the published content (without its timestamp)."
     )
+    parts = models.ManyToManyField("SnapshotPart", blank=True, related_name="snapshots")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -54,3 +63,31 @@ class Snapshot(models.Model):
 
     def __str__(self):
         return f"snapshot {self.wave_id} v{self.version}"
+
+    def part_for(self, school):
+        """One school's published part (of a district-wide wave), or None."""
+        return self.parts.filter(school=school).first()
+
+
+class SnapshotPart(models.Model):
+    """One school's suppressed, audited tables of a wave, written by that school's task.
+    Nobody sees a part until a Snapshot lists it. `fingerprint` is a digest of
+    everything the part was computed from, so a rerun reuses a part already written."""
+
+    wave = models.ForeignKey(Wave, on_delete=models.PROTECT, related_name="snapshot_parts")
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    fingerprint = models.CharField(max_length=64)
+    data = models.JSONField(help_text="The school's snapshot document.")
+    published = models.JSONField(help_text="What disclosure.publish released: the audit's input.")
+    relations = models.JSONField()
+    audit = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["wave", "school", "fingerprint"],
+                                    name="unique_snapshot_part")
+        ]
+
+    def __str__(self):
+        return f"part {self.wave_id}/{self.school_id}"

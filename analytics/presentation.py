@@ -25,6 +25,8 @@ def group_kind(key):
 
 def group_label(key, classes_by_public_id):
     kind = group_kind(key)
+    if key == "district":
+        return "Whole district"
     if kind == "school":
         return "Whole school"
     if kind == "class":
@@ -118,8 +120,8 @@ def group_entry(key, pub, spreads, components, items, classes, k):
     return entry
 
 
-def school_reliability(wave, spec):
-    rows = aggregation.fetch_keyed_matrix(spec, wave.id, wave.series.school_id)
+def school_reliability(wave, spec, school_id=None):
+    rows = aggregation.fetch_keyed_matrix(spec, wave.id, school_id or wave.series.school_id)
     if not rows:
         return {}
     matrix = np.array([[np.nan if v is None else float(v) for v in row] for row in rows])
@@ -146,13 +148,14 @@ def _r(value, digits=2):
 
 def change_since(previous, groups, components):
     """Change of each component mean for groups shown in both waves (only then: a
-    change involving a suppressed cell would let it be recovered)."""
+    change involving a suppressed cell would let it be recovered). `previous` is the
+    same school's (or district's) document of the series' previous published wave."""
     if previous is None:
         return None
-    before = {g["key"]: g for g in previous.data["groups"]}
+    before = {g["key"]: g for g in previous["groups"]}
     alphas = {name: rel.get("alpha") for name, rel in
-              (previous.data.get("reliability") or {}).items()}
-    out = {"from": previous.data["wave"]["label"], "groups": {}}
+              (previous.get("reliability") or {}).items()}
+    out = {"from": previous["wave"]["label"], "groups": {}}
     for group in groups:
         old = before.get(group["key"])
         if group.get("suppressed") or not old or old.get("suppressed"):
@@ -178,9 +181,10 @@ def _group_change(old, new, components, alphas):
     return result
 
 
-def present(wave, spec, published, decision, spreads, classes, k):
-    from .publishing import latest_snapshot_before
-
+def present(wave, spec, published, decision, spreads, classes, k, *, school_id=None,
+            previous=None):
+    """The school document; `previous` is the school's document of the series' previous
+    published wave (None: no change is reported)."""
     instrument = wave.series.instrument
     components = component_entries(spec)
     items = item_entries(instrument, spec)
@@ -188,10 +192,9 @@ def present(wave, spec, published, decision, spreads, classes, k):
     groups = [group_entry(key, pub, spreads, components, items, by_public, k)
               for key, pub in published["groups"].items()]
     groups.sort(key=lambda g: (KIND_ORDER.get(g["kind"], 9), g["label"]))
-    previous = latest_snapshot_before(wave)
     change = change_since(previous, groups, components)
     if change is not None:
-        change["caution"] = season_caution(previous.data["wave"]["season"], wave.season)
+        change["caution"] = season_caution(previous["wave"]["season"], wave.season)
     school = next((g for g in groups if g["key"] == "school"), None)
     enrolment = sum(c.enrolment for c in classes.values())
     shown = school is not None and not school["suppressed"]
@@ -203,6 +206,6 @@ def present(wave, spec, published, decision, spreads, classes, k):
                                 "title": instrument.title}},
         "components": components, "items": items, "groups": groups,
         "participation": {"enrolment": enrolment, "responses": school["n"] if shown else None},
-        "reliability": school_reliability(wave, spec) if shown else {},
+        "reliability": school_reliability(wave, spec, school_id) if shown else {},
         "change": change,
     }

@@ -1,9 +1,18 @@
-"""Publishing a wave: compute, suppress, audit, and write the snapshot whole.
+"""Publishing a wave: one part per school, then the wave level, then the snapshot
+written whole.
 
 `request_publish` is what a leader's click calls; it enqueues the Celery task on
-commit. `publish` is the plain function the task runs (and tests and the demo
-call directly). Nothing is visible until the snapshot, the wave's status and the
-audit event are committed together.
+commit. The work is split so that Celery can spread it (analytics.tasks):
+`start` lists the schools, `school_part` computes, suppresses, audits and stores one
+school's part (invisible until a snapshot lists it), and `finish` builds the district
+level over the parts (district-wide series) and writes the snapshot, the wave's
+status and the audit event in one transaction. `publish` runs the same steps in
+process (tests, the demo, a shell).
+
+Idempotent: a part is stored under a fingerprint of everything it is computed from,
+so a rerun after a crash reuses the parts already written and recomputes the rest;
+the snapshot is stored under a fingerprint of its content, so publishing the same
+responses again is a no-op.
 """
 
 import hashlib
@@ -12,22 +21,27 @@ import json
 from django.db import transaction
 from django.utils import timezone
 
-from surveys.models import Wave
+from surveys.lifecycle import check_publishable
+from surveys.models import Response, School, Wave
 from surveys.services import ServiceError, audit
 
-from .models import PublishRun, Snapshot
-from .snapshot import DisclosureAuditFailed, build_snapshot
+from . import snapshot as build
+from .models import PublishRun, Snapshot, SnapshotPart
+from .snapshot import DisclosureAuditFailed
+
+WAVE_RELATED = ("series__school__district", "series__district", "series__instrument")
 
 
 def request_publish(wave, *, by):
-    from .tasks import publish_wave
+    from . import outbox
 
     if wave.status not in (Wave.Status.CLOSED, Wave.Status.PUBLISHED):
         raise ServiceError("Close the wave before publishing: no results during fieldwork.")
+    check_publishable(wave)  # raw data deleted (retention, erasure): surveys/lifecycle.py
     run = PublishRun.objects.create(wave=wave, requested_by=by)
     audit(by, "wave.publish_requested", school=wave.series.school, target=wave.public_id,
           run=run.public_id)
-    transaction.on_commit(lambda: publish_wave.delay(wave.id, run.id))
+    outbox.send_on_commit(run)  # a broker that is down loses nothing: analytics/outbox.py
     return run
 
 
@@ -45,20 +59,128 @@ def fingerprint(data):
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def publish(wave_id, run_id=None):
-    """Build and store the wave's snapshot. Idempotent: the same responses give the
-    same snapshot, and a rerun after a crash starts cleanly."""
-    wave = Wave.objects.select_related("series__school__district", "series__instrument").get(
-        pk=wave_id)
+def _load(wave_id, run_id):
+    wave = Wave.objects.select_related(*WAVE_RELATED).get(pk=wave_id)
     run = PublishRun.objects.filter(pk=run_id).first() if run_id else None
-    _progress(run, status=PublishRun.Status.RUNNING, progress=5, step="aggregating")
+    return wave, run
+
+
+def new_run(wave_id):
+    """A run for a publication nobody clicked for (a shell, a script): progress and the
+    parts' bookkeeping live on it."""
+    return PublishRun.objects.create(wave_id=wave_id).id
+
+
+def wave_school_ids(wave):
+    """The schools a wave publishes a part for: a school series' school; for a
+    district-wide series, each school of the district with responses in the wave."""
+    if not wave.series.district_wide:
+        return [wave.series.school_id]
+    return list(Response.objects.filter(wave=wave, school__district_id=wave.series.district_id)
+                .values_list("school_id", flat=True).distinct().order_by("school_id"))
+
+
+def start(wave_id, run_id=None):
+    """Marks the run as started and returns the ids of the schools to build parts for.
+    A run started again (its task redelivered after a worker died) starts afresh; the
+    parts it had written are found again by their fingerprints."""
+    wave, run = _load(wave_id, run_id)
+    school_ids = wave_school_ids(wave)
+    if run is not None:
+        run.parts.clear()
+        PublishRun.objects.filter(pk=run.pk).update(
+            schools_total=len(school_ids), finishing=False, status=PublishRun.Status.RUNNING,
+            progress=5, step=f"schools: 0 of {len(school_ids)} done")
+    return school_ids
+
+
+def school_part(wave_id, run_id, school_id, progress=None):
+    """Builds (or reuses) one school's part and records it on the run. Returns the part
+    and whether this call completed the run's set of parts (then the caller goes on to
+    `finish`). A failure marks the run failed, with its reason, and is raised again."""
+    wave, run = _load(wave_id, run_id)
     try:
-        data, audit_report = build_snapshot(wave, progress=lambda p, s: _progress(run, progress=p,
-                                                                                   step=s))
-    except DisclosureAuditFailed as err:
-        _fail(wave, run, f"The disclosure audit refused this snapshot: {err}")
+        part = _part(wave, School.objects.get(pk=school_id), progress)
+    except Exception as err:
+        _fail(wave, run, _failure_message(err))
         raise
-    return _store(wave, run, data, audit_report)
+    return part, _part_done(run, part)
+
+
+def _failure_message(err):
+    if isinstance(err, DisclosureAuditFailed):
+        return f"The disclosure audit refused this snapshot: {err}"
+    return f"Publishing stopped ({type(err).__name__}): {err}"
+
+
+def _part(wave, school, progress=None):
+    inp = build.school_input(wave, school, previous_document(wave, school))
+    part = SnapshotPart.objects.filter(wave=wave, school=school,
+                                       fingerprint=inp.fingerprint).first()
+    if part is not None:
+        return part  # written before (an earlier run, or one a dead worker left)
+    built = build.build_part(inp, progress or (lambda pct, step: None))
+    part, _ = SnapshotPart.objects.get_or_create(
+        wave=wave, school=school, fingerprint=inp.fingerprint,
+        defaults={"data": built.data, "published": built.published,
+                  "relations": built.relations, "audit": built.report})
+    return part
+
+
+def _part_done(run, part):
+    if run is None:
+        return False
+    with transaction.atomic():
+        locked = PublishRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status == PublishRun.Status.FAILED:
+            return False
+        locked.parts.add(part)
+        done, total = locked.parts.count(), locked.schools_total
+        last = done >= total and not locked.finishing
+        PublishRun.objects.filter(pk=run.pk).update(
+            progress=5 + (80 * done) // max(total, 1), finishing=locked.finishing or last,
+            step=f"schools: {done} of {total} done")
+    return last
+
+
+def finish(wave_id, run_id=None, parts=None):
+    """The wave level and the snapshot, over the run's parts (or the given ones)."""
+    wave, run = _load(wave_id, run_id)
+    if parts is None:
+        parts = list(run.parts.all()) if run else []
+    parts = sorted(parts, key=lambda p: (p.school.name, p.school_id))
+    try:
+        data, report = _wave_level(wave, run, parts)
+    except Exception as err:
+        _fail(wave, run, _failure_message(err))
+        raise
+    try:
+        return _store(wave, run, data, report, parts)
+    except ServiceError as err:  # refused by surveys.lifecycle.check_publishable
+        _fail(wave, run, str(err))
+        raise
+
+
+def _wave_level(wave, run, parts):
+    if not wave.series.district_wide:
+        if len(parts) != 1:
+            raise RuntimeError(f"a school series' wave needs one part, not {len(parts)}")
+        return parts[0].data, parts[0].audit
+    _progress(run, step="district level")
+    return build.build_district(
+        wave, parts, previous_document(wave),
+        progress=lambda pct, step: _progress(run, progress=pct, step=step))
+
+
+def publish(wave_id, run_id=None):
+    """Build and store the wave's snapshot in this process: every school's part, then
+    the wave level. The Celery tasks run the same steps spread over workers."""
+    school_ids = start(wave_id, run_id)
+    wave, run = _load(wave_id, run_id)
+    single = len(school_ids) == 1 and run is not None
+    step = (lambda pct, s: _progress(run, progress=pct, step=s)) if single else None
+    parts = [school_part(wave_id, run_id, sid, step)[0] for sid in school_ids]
+    return finish(wave_id, run_id, parts)
 
 
 def _fail(wave, run, message):
@@ -67,10 +189,13 @@ def _fail(wave, run, message):
           target=wave.public_id, reason=message[:500])
 
 
-def _store(wave, run, data, audit_report):
-    digest = fingerprint({k: v for k, v in data.items() if k != "published_at"})
+def _store(wave, run, data, audit_report, parts):
+    digest = fingerprint({"data": {k: v for k, v in data.items() if k != "published_at"},
+                          "parts": sorted(p.fingerprint for p in parts)})
     with transaction.atomic():
         locked = Wave.objects.select_for_update().get(pk=wave.pk)
+        # Raw data deleted before or while this run computed: never (re)publish it.
+        check_publishable(locked, since=run.created_at if run else None)
         latest = Snapshot.objects.filter(wave=locked).order_by("-version").first()
         if latest is not None and latest.fingerprint == digest:
             snapshot = latest  # nothing changed: publishing again is a no-op
@@ -79,12 +204,18 @@ def _store(wave, run, data, audit_report):
                 wave=locked, version=(latest.version + 1) if latest else 1,
                 data=data, audit=audit_report, fingerprint=digest,
             )
+            snapshot.parts.set(parts)
             audit(run.requested_by if run else None, "wave.published",
                   school=locked.series.school, target=locked.public_id,
-                  snapshot_version=snapshot.version)
+                  snapshot_version=snapshot.version, schools=len(parts))
         if locked.status != Wave.Status.PUBLISHED:
             locked.status = Wave.Status.PUBLISHED
             locked.save(update_fields=["status"])
+        # Parts no snapshot lists and no live run is building from (a dead run's
+        # parts whose inputs changed since) are replaced: drop them.
+        (SnapshotPart.objects.filter(wave=locked, snapshots__isnull=True)
+         .exclude(runs__status__in=[PublishRun.Status.QUEUED, PublishRun.Status.RUNNING])
+         .exclude(pk__in=[p.pk for p in parts]).delete())
     _progress(run, status=PublishRun.Status.DONE, progress=100, step="published")
     return snapshot
 
@@ -100,3 +231,24 @@ def latest_snapshot_before(wave):
         .order_by("-wave__starts_on", "-version")
         .first()
     )
+
+
+def previous_document(wave, school=None):
+    """The document change is reported against: the previous published wave's whole
+    document (school series; the district level with no school) or that school's part
+    of it (district-wide series)."""
+    previous = latest_snapshot_before(wave)
+    if previous is None:
+        return None
+    if school is None or not wave.series.district_wide:
+        return previous.data
+    part = previous.part_for(school)
+    return part.data if part else None
+
+
+def document_for(snapshot, school=None):
+    """What a snapshot shows: its document, or (district-wide waves) one school's part."""
+    if school is None or not snapshot.wave.series.district_wide:
+        return snapshot.data
+    part = snapshot.part_for(school)
+    return part.data if part else None

@@ -1,13 +1,22 @@
-"""Building a wave's snapshot: groups and their sums -> suppression -> audit ->
+"""Building a wave's publication: groups and their sums -> suppression -> audit ->
 the published numbers the dashboards, API and reports read.
 
-Groups (the predefined breakdowns, DESIGN.md rule 5): the school, each class,
-each year level, each demographic band the series asks, and year level by
-gender band. Their linear relations (a school is the union of its classes, of
-its year levels, of its bands...) go to the disclosure audit with them.
+A wave is published in parts: one per school (`school_input`, `build_part`), each of
+which a Celery task can build on its own, then the wave level (`build_district`) for
+a district-wide series. Groups of a school part (the predefined breakdowns, DESIGN.md
+rule 5): the school, each class, each year level, each demographic band the series
+asks, and year level by gender band. The district level: the district and each school
+as a row. Their linear relations (a school is the union of its classes, of its year
+levels, of its bands...; the district of its schools) go to the disclosure audit.
 """
 
+import hashlib
+import json
 import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.utils import timezone
 
 from surveys.models import ClassGroup
 
@@ -84,59 +93,258 @@ def spread(acc, spec):
     return out
 
 
-def school_unit(wave, school, spec, bands):
-    """Groups, relations and spreads for one school of a wave."""
+@dataclass
+class SchoolInput:
+    """Everything one school's part is computed from; `fingerprint` digests all of it."""
+
+    wave: object
+    school: object
+    spec: object
+    bands: list
+    items: dict
+    k: int
+    rows: list
+    classes: dict
+    previous: dict | None = None
+    fingerprint: str = field(default="")
+
+
+def digest(value):
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def series_setup(series):
+    spec = aggregation.Spec.for_instrument(series.instrument)
+    bands = [b for b in series.demographics if b in ("gender", "home_language")]
+    items = {i.key: disclosure.ItemScale(reverse=i.reverse, favorable=frozenset(i.favorable))
+             for i in spec.items}
+    return spec, bands, items
+
+
+def school_input(wave, school, previous=None, setup=None):
+    """One school's grain rows and settings (one SQL query), and their fingerprint.
+    `previous` is the school's document in the series' previous published wave."""
+    spec, bands, items = setup or series_setup(wave.series)
     rows = aggregation.fetch_grain(spec, wave.id, school.id)
     classes = {c.id: c for c in ClassGroup.objects.filter(school=school)}
-    sums = aggregation.rollup(rows, lambda row: grain_keys(row, classes, bands))
+    inp = SchoolInput(wave, school, spec, bands, items, wave.series.k, rows, classes, previous)
+    inp.fingerprint = digest({
+        "rows": sorted(rows, key=lambda r: json.dumps([r[c] for c in aggregation.GRAIN])),
+        "classes": sorted((c.id, c.public_id, c.name, c.year_level, c.enrolment)
+                          for c in classes.values()),
+        "k": inp.k, "bands": bands, "school": (school.public_id, school.name),
+        "instrument": (wave.series.instrument.key, wave.series.instrument.version),
+        "wave": (wave.public_id, wave.label, wave.season, wave.starts_on, wave.series.name),
+        "previous": (previous or {}).get("published_at"),
+    })
+    return inp
+
+
+def school_unit(inp, bands):
+    """Groups, relations and spreads of one school, with these demographic bands."""
+    sums = aggregation.rollup(inp.rows, lambda row: grain_keys(row, inp.classes, bands))
     groups = [
-        disclosure.Group(key=key, n=int(acc["n"]), measures=measures_for(acc, spec))
+        disclosure.Group(key=key, n=int(acc["n"]), measures=measures_for(acc, inp.spec))
         for key, acc in sorted(sums.items())
     ]
     by_year = {}
-    for c in classes.values():
+    for c in inp.classes.values():
         by_year.setdefault(c.year_level, []).append(c.public_id)
     relations = relations_for([g.key for g in groups], by_year, bands)
-    spreads = {key: spread(acc, spec) for key, acc in sums.items()}
-    return groups, relations, spreads, classes
+    spreads = {key: spread(acc, inp.spec) for key, acc in sums.items()}
+    return groups, relations, spreads
 
 
-def build_snapshot(wave, progress=lambda pct, step: None):
-    """The whole snapshot for a wave, or DisclosureAuditFailed."""
-    from .presentation import present
+@dataclass
+class Built:
+    data: dict
+    report: dict
+    published: dict
+    relations: list
 
-    series = wave.series
-    spec = aggregation.Spec.for_instrument(series.instrument)
-    bands = [b for b in series.demographics if b in ("gender", "home_language")]
-    k = series.k
-    items = {i.key: disclosure.ItemScale(reverse=i.reverse, favorable=frozenset(i.favorable))
-             for i in spec.items}
-    dropped = []
+
+def _suppress_part(inp, progress):
+    """Suppression with the series' bands, dropping bands (finest last) when no pattern
+    can protect every cell with them: coarser breakdowns rather than nothing."""
+    bands, dropped = list(inp.bands), []
     while True:
-        groups, relations, spreads, classes = school_unit(wave, series.school, spec, bands)
+        groups, relations, spreads = school_unit(inp, bands)
         progress(40, "suppressing")
         try:
-            decision = disclosure.suppress(groups, relations, k, items=items)
-            break
+            return groups, relations, spreads, dropped, disclosure.suppress(
+                groups, relations, inp.k, items=inp.items)
         except RuntimeError:
             if not bands:
                 raise DisclosureAuditFailed("no safe publication exists even for the school "
                                             "and its classes") from None
-            # No suppression pattern protects every cell with this breakdown: publish
-            # the coarser breakdowns rather than nothing, and say so.
             dropped.append(bands.pop())
-    published = disclosure.publish(groups, decision, k)
+
+
+def build_part(inp, progress=lambda pct, step: None):
+    """One school's document, suppressed and audited, or DisclosureAuditFailed."""
+    from .presentation import present
+
+    groups, relations, spreads, dropped, decision = _suppress_part(inp, progress)
+    published = disclosure.publish(groups, decision, inp.k)
     progress(70, "auditing")
     # suppress() iterates until its own audit passes; this independent run is the gate
     # that refuses a snapshot, whatever produced the decision.
-    findings = run_audit(published, relations, k, small=decision.small)
+    findings = run_audit(published, relations, inp.k, small=decision.small)
     if findings:
-        raise DisclosureAuditFailed("; ".join(str(f) for f in findings[:5]))
+        raise DisclosureAuditFailed(f"{inp.school.name}: "
+                                    + "; ".join(str(f) for f in findings[:5]))
     progress(85, "writing")
-    data = present(wave, spec, published, decision, spreads, classes, k)
+    data = present(inp.wave, inp.spec, published, decision, spreads, inp.classes, inp.k,
+                   school_id=inp.school.id, previous=inp.previous)
     data["dropped_breakdowns"] = dropped
-    report = {"k": k, "hidden_groups": len(decision.hidden_groups),
-              "hidden_measures": len(decision.hidden_measures), "findings": 0,
-              "rounds": decision.rounds, "notes": list(decision.notes),
-              "dropped_breakdowns": dropped}
-    return data, report
+    data["level"] = "school"
+    data["school"] = {"public_id": inp.school.public_id, "name": inp.school.name}
+    report = dict(_report(inp.k, decision, dropped), small=_small(decision))
+    return Built(data, report, _plain(published),
+                 [[p, list(kids)] for p, kids in relations])
+
+
+def _report(k, decision, dropped=()):
+    return {"k": k, "hidden_groups": len(decision.hidden_groups),
+            "hidden_measures": len(decision.hidden_measures), "findings": 0,
+            "rounds": decision.rounds, "notes": list(decision.notes),
+            "dropped_breakdowns": list(dropped)}
+
+
+def _small(decision):
+    """The cells with fewer than k respondents or answers, for later audits (kept with
+    the report, never published: which hidden cells are small is itself a secret)."""
+    return _plain(sorted(decision.small, key=lambda c: (c,) if isinstance(c, str) else c))
+
+
+def _plain(value):
+    """As stored and read back (JSON), so publications compare equal however made."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def build_snapshot(wave, progress=lambda pct, step: None):
+    """The document of a school series' wave (one part), or DisclosureAuditFailed."""
+    from .publishing import previous_document
+
+    school = wave.series.school
+    built = build_part(school_input(wave, school, previous_document(wave, school)), progress)
+    return built.data, built.report
+
+
+# ------------------------------------------------------------------- district level
+
+
+def _top_fully_shown(pub):
+    """Whether a part shows its whole-school row exactly: its size and every measure,
+    none hidden and none banded."""
+    top = pub["groups"].get("school")
+    return bool(top) and not top.get("suppressed") and all(
+        not e.get("suppressed") and "band" not in e for e in top["measures"].values())
+
+
+def district_links(parts, keys):
+    """What the district level is audited and suppressed with: each school's part as
+    another publication whose "school" group is the same respondents as the district's
+    row for it (`same`), and the cells the part hides there (`hidden`). A part whose
+    whole-school row is shown exactly enters by that row alone: every school-level
+    number is then fixed, which separates the part's inside from the district relation
+    (see docs/design.md for the one bound this relies on); any other part enters
+    whole, with its relations."""
+    also, same, hidden = [], [], []
+    for i, part in enumerate(parts, start=1):
+        pub, key = part.published, keys[part.school_id]
+        whole = not _top_fully_shown(pub)
+        unit = dict(pub, unit=part.school.public_id, small=part.audit.get("small"))
+        if not whole:
+            unit["groups"] = {"school": pub["groups"]["school"]}
+            unit["small"] = [c for c in unit["small"] or [] if c == "school"
+                             or (isinstance(c, list) and c[0] == "school")]
+        also.append((unit, part.relations if whole else []))
+        same.append(((0, key), (i, "school")))
+        top = pub["groups"]["school"]
+        if top.get("suppressed"):
+            hidden.append(key)
+        else:
+            hidden += [(key, m) for m, e in top["measures"].items() if e.get("suppressed")]
+    return also, same, hidden
+
+
+def district_groups(spec, totals, keys):
+    """The district and each school as a row, from each school's sums (one SQL query).
+    Returns the groups and their sums."""
+    sums = {}
+    for school_id, key in keys.items():
+        sums[key] = defaultdict(float, {name: float(value) for name, value
+                                        in totals[school_id].items() if value is not None})
+    district = defaultdict(float)
+    for acc in sums.values():
+        for name, value in acc.items():
+            district[name] += value
+    sums["district"] = district
+    groups = [disclosure.Group(key, int(acc["n"]), measures_for(acc, spec))
+              for key, acc in sums.items()]
+    return groups, sums
+
+
+def build_district(wave, parts, previous=None, progress=lambda pct, step: None):
+    """The district level of a district-wide wave, over its schools' written parts:
+    suppressed with the parts' hidden cells mirrored and their shown rows kept, and
+    audited together with every part. Returns (data, report) or DisclosureAuditFailed."""
+    spec, _, items = series_setup(wave.series)
+    k = wave.series.k
+    keys = {p.school_id: f"school:{p.school.public_id}" for p in parts}
+    totals = aggregation.fetch_school_totals(spec, wave.id)
+    groups, sums = district_groups(spec, totals, keys)
+    relations = [("district", sorted(keys.values()))] if keys else []
+    also, same, hidden = district_links(parts, keys)
+    progress(88, "suppressing the district level")
+    try:
+        decision = disclosure.suppress(groups, relations, k, items=items, also=also,
+                                       same=same, hidden=hidden)
+    except RuntimeError as err:
+        raise DisclosureAuditFailed(f"district level: {err}") from None
+    published = _plain(disclosure.publish(groups, decision, k))
+    progress(92, "auditing the district level")
+    findings = run_audit(published, relations, k, also=also, same=same, small=decision.small)
+    if findings:
+        raise DisclosureAuditFailed("district level: "
+                                    + "; ".join(str(f) for f in findings[:5]))
+    spreads = {key: spread(acc, spec) for key, acc in sums.items()}
+    # The district's publication and relations go with the report, so the whole
+    # snapshot (district level and every part) can be audited again later.
+    report = dict(_report(k, decision), published=published, small=_small(decision),
+                  relations=[[p, list(kids)] for p, kids in relations])
+    return present_district(wave, spec, published, spreads, parts, previous, k), report
+
+
+def present_district(wave, spec, published, spreads, parts, previous, k):
+    from .presentation import KIND_ORDER, change_since, component_entries, group_entry, item_entries
+
+    components, items = component_entries(spec), item_entries(wave.series.instrument, spec)
+    names = {f"school:{p.school.public_id}": p.school.name for p in parts}
+    groups = []
+    for key, pub in published["groups"].items():
+        entry = group_entry(key, pub, spreads, components, items, {}, k)
+        entry["kind"], entry["label"] = ("district", "Whole district") if key == "district" \
+            else ("school", names[key])
+        groups.append(entry)
+    groups.sort(key=lambda g: (KIND_ORDER.get(g["kind"], 9), g["label"]))
+    top = next((g for g in groups if g["key"] == "district"), None)
+    shown = top is not None and not top["suppressed"]
+    enrolment = sum(c.enrolment for p in parts for c in p.school.classes.all())
+    return {
+        "schema": 1, "level": "district", "k": k,
+        "published_at": timezone.now().isoformat(),
+        "wave": {"public_id": wave.public_id, "label": wave.label, "season": wave.season,
+                 "starts_on": wave.starts_on.isoformat(), "series": wave.series.name,
+                 "instrument": {"key": wave.series.instrument.key,
+                                "version": wave.series.instrument.version,
+                                "title": wave.series.instrument.title}},
+        "district": {"public_id": wave.series.district.public_id,
+                     "name": wave.series.district.name},
+        "schools": [{"public_id": p.school.public_id, "name": p.school.name,
+                     "key": f"school:{p.school.public_id}"} for p in parts],
+        "components": components, "items": items, "groups": groups,
+        "participation": {"enrolment": enrolment, "responses": top["n"] if shown else None},
+        "reliability": {}, "change": change_since(previous, groups, components),
+    }

@@ -9,7 +9,14 @@ from django.db.models import Q
 from django.http import Http404
 
 from .models import ClassGroup, District, Membership, School, Session, Wave
-from .permissions import CLASS_SCOPED, ROLE_PERMISSIONS
+from .permissions import (
+    CLASS_SCOPED,
+    EXPORT,
+    MANAGE_AGREEMENTS,
+    MANAGE_WAVES,
+    ROLE_PERMISSIONS,
+    VIEW_DISTRICT,
+)
 
 Role = Membership.Role
 
@@ -115,17 +122,62 @@ def get_class_for_user(user, public_id, need):
     return class_group
 
 
+def district_permissions(user, district_id):
+    """Permissions a user holds through a district membership (not a school's)."""
+    perms = set()
+    for m in _memberships(user):
+        if m.district_id is not None and m.district_id == district_id:
+            perms |= ROLE_PERMISSIONS[m.role]
+    return perms
+
+
+# Acting on a district-wide series as a whole (opening, closing, publishing its waves)
+# needs a district membership; school staff reach only their own school's part of it.
+DISTRICT_WIDE_ONLY = {MANAGE_WAVES, VIEW_DISTRICT}
+
+
+def _series_allowed(user, series, need):
+    if not series.district_wide:
+        return need in school_permissions(user, series.school)
+    if need in district_permissions(user, series.district_id):
+        return True
+    return need not in DISTRICT_WIDE_ONLY and bool(series_schools_for_user(user, series, need))
+
+
+def series_schools_for_user(user, series, need):
+    """The schools of a series whose part (sessions, results) the user may reach with
+    `need`: every school of a district-wide series for the district's staff, their own
+    school(s) for a school's staff."""
+    if not series.district_wide:
+        return [series.school] if need in school_permissions(user, series.school) else []
+    if need in district_permissions(user, series.district_id):
+        return list(series.schools())
+    ids = {m.school_id for m in _memberships(user)
+           if m.school_id and need in ROLE_PERMISSIONS[m.role]}
+    return list(series.schools().filter(id__in=ids))
+
+
 def get_wave_for_user(user, public_id, need):
     wave = (
-        Wave.objects.select_related("series__school__district", "series__instrument")
+        Wave.objects.select_related("series__school__district", "series__district",
+                                    "series__instrument")
         .filter(public_id=public_id)
         .first()
     )
     if wave is None:
         raise Http404("No such wave.")
-    if need not in school_permissions(user, wave.series.school):
+    if not _series_allowed(user, wave.series, need):
         raise Http404("No such wave.")
     return wave
+
+
+def get_wave_school_for_user(user, wave, school_public_id, need):
+    """One school's part of a wave the user already reached: 404 unless the wave covers
+    the school and the user may see that school's part."""
+    for school in series_schools_for_user(user, wave.series, need):
+        if school.public_id == school_public_id:
+            return school
+    raise Http404("No such school in this wave.")
 
 
 def get_session_for_user(user, public_id, need):
@@ -178,9 +230,129 @@ def get_session_for_student(public_id):
 def get_series_for_user(user, public_id, need):
     from .models import Series
 
-    series = Series.objects.select_related("school__district").filter(public_id=public_id).first()
+    series = (Series.objects.select_related("school__district", "district")
+              .filter(public_id=public_id).first())
     if series is None:
         raise Http404("No such series.")
-    if need not in school_permissions(user, series.school):
+    if not _series_allowed(user, series, need):
         raise Http404("No such series.")
     return series
+
+
+# --- Research agreements and exports ---------------------------------------------------
+# A manager (district admin, or a leader for their own school) sees the agreements that
+# cover any school they may manage agreements for, and manages those whose schools are
+# all theirs. A researcher reaches only their own agreements and jobs; whether the
+# agreement is still active is checked by research.services at request and download.
+
+
+def agreements_for_manager(user):
+    from research.models import Agreement
+
+    schools = schools_for_user(user, MANAGE_AGREEMENTS)
+    return Agreement.objects.filter(schools__in=schools).distinct()
+
+
+def can_manage_agreement(user, agreement):
+    return all(MANAGE_AGREEMENTS in school_permissions(user, school)
+               for school in agreement.schools.select_related("district"))
+
+
+def get_agreement_for_manager(user, public_id):
+    from research.models import Agreement
+
+    agreement = Agreement.objects.filter(public_id=public_id).first()
+    if agreement is None or not can_manage_agreement(user, agreement):
+        raise Http404("No such agreement.")
+    return agreement
+
+
+def agreements_for_researcher(user):
+    from research.models import Agreement
+
+    if EXPORT not in user_permissions_anywhere(user):
+        return Agreement.objects.none()
+    return Agreement.objects.filter(researcher=user)
+
+
+def get_agreement_for_researcher(user, public_id):
+    agreement = agreements_for_researcher(user).filter(public_id=public_id).first()
+    if agreement is None:
+        raise Http404("No such agreement.")
+    return agreement
+
+
+def get_export_for_researcher(user, public_id):
+    """A job of one of the user's agreements. Whether its file may still be downloaded
+    (agreement active, link not expired) is research.services.open_download's answer."""
+    from research.models import ExportJob
+
+    if EXPORT not in user_permissions_anywhere(user):
+        raise Http404("No such export.")
+    job = (ExportJob.objects.select_related("agreement")
+           .filter(public_id=public_id, agreement__researcher=user).first())
+    if job is None:
+        raise Http404("No such export.")
+    return job
+
+
+# --- Erasure and the audit log (surveys.erasure_views, surveys.audit_views) ------------
+
+
+def get_school_series_for_user(user, school_public_id, series_public_id, need):
+    """A series surveying a school (its own, or a district-wide one covering it), reached
+    for that school: 404 unless the user holds `need` for the school."""
+    from .models import Series
+
+    school = get_school_for_user(user, school_public_id, need)
+    series = (Series.objects.select_related("school__district", "district", "instrument")
+              .filter(public_id=series_public_id).first())
+    if series is None or not series.covers(school):
+        raise Http404("No such series.")
+    return school, series
+
+
+def get_school_wave_for_user(user, school_public_id, wave_public_id, need):
+    """A wave of a series surveying the school, reached for that school (as above)."""
+    school = get_school_for_user(user, school_public_id, need)
+    wave = (Wave.objects.select_related("series__school__district", "series__district")
+            .filter(public_id=wave_public_id).first())
+    if wave is None or not wave.series.covers(school):
+        raise Http404("No such wave.")
+    return school, wave
+
+
+def _agreement_events(agreements):
+    """Research agreements carry no school on their audit events: they are matched by
+    the agreement's public id (research app, when installed)."""
+    from django.apps import apps
+
+    if not apps.is_installed("research"):
+        return Q(pk__in=[])
+    from research.models import Agreement
+
+    ids = Agreement.objects.filter(agreements).values("public_id")
+    return Q(school__isnull=True, target__in=ids) & (
+        Q(action__startswith="export.") | Q(action__startswith="agreement."))
+
+
+def audit_events_for_school(user, public_id, need):
+    """The school and its audit events, with those of research agreements covering it."""
+    from .models import AuditEvent
+
+    school = get_school_for_user(user, public_id, need)
+    events = AuditEvent.objects.filter(Q(school=school) | _agreement_events(Q(schools=school)))
+    return school, events
+
+
+def audit_events_for_district(user, public_id, need):
+    """The district and the audit events of its schools, of the district itself
+    (district roles, district-wide series: `detail.district`) and of its agreements."""
+    from .models import AuditEvent
+
+    district = get_district_for_user(user, public_id, need)
+    events = AuditEvent.objects.filter(
+        Q(school__district=district)
+        | Q(school__isnull=True, detail__district=district.public_id)
+        | _agreement_events(Q(district=district)))
+    return district, events

@@ -194,7 +194,15 @@ class Series(PublicIdModel):
         PASSIVE = "passive", _("Parents may opt out")
         ACTIVE = "active", _("Parents must opt in")
 
-    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="series")
+    # A series belongs to one school, or (district-wide) to a district and covers every
+    # school of it; exactly one of the two is set (the constraint below).
+    school = models.ForeignKey(
+        School, null=True, blank=True, on_delete=models.PROTECT, related_name="series"
+    )
+    district = models.ForeignKey(
+        District, null=True, blank=True, on_delete=models.PROTECT, related_name="series",
+        help_text="Set for a district-wide series, which covers every school of the district.",
+    )
     name = models.CharField(max_length=200)
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="series")
     mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.ANONYMOUS)
@@ -215,14 +223,44 @@ class Series(PublicIdModel):
 
     class Meta:
         verbose_name_plural = "series"
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(school__isnull=False, district__isnull=True)
+                    | models.Q(school__isnull=True, district__isnull=False)
+                ),
+                name="series_one_scope",
+            )
+        ]
 
     def __str__(self):
         return self.name
 
     @property
+    def district_wide(self):
+        return self.school_id is None
+
+    @property
+    def owner_district(self):
+        """The district the series belongs to, directly or through its school."""
+        return self.district if self.district_wide else self.school.district
+
+    def covers(self, school):
+        """Whether the series surveys this school."""
+        if self.district_wide:
+            return school.district_id == self.district_id
+        return school.id == self.school_id
+
+    def schools(self):
+        """The schools the series surveys, by name."""
+        if self.district_wide:
+            return School.objects.filter(district_id=self.district_id).order_by("name", "id")
+        return School.objects.filter(pk=self.school_id)
+
+    @property
     def k(self):
         """The effective minimum cell size: never below the district's."""
-        return max(self.min_cell_size, self.school.district.min_cell_size)
+        return max(self.min_cell_size, self.owner_district.min_cell_size)
 
 
 class Wave(PublicIdModel):

@@ -47,18 +47,25 @@ def revoke_role(membership, *, by):
     membership.delete()
 
 
-def create_series(school, *, by, name, instrument, **options):
+def create_series(school, *, by, name, instrument, district=None, **options):
+    """A school's series, or with `district` (and no school) a district-wide series
+    covering every school of the district."""
+    if (school is None) == (district is None):
+        raise ServiceError(_("A series belongs to one school or to one district."))
+    owner = district or school.district
     if not instrument.enabled:
         raise ServiceError(_("This instrument is switched off until its terms of use are cleared."))
-    options.setdefault("min_cell_size", school.district.min_cell_size)
+    options.setdefault("min_cell_size", owner.min_cell_size)
     options.setdefault("languages", ["en", "es"])
-    if options["min_cell_size"] < school.district.min_cell_size:
+    if options["min_cell_size"] < owner.min_cell_size:
         raise ServiceError(
             _("The minimum group size cannot be below the district's (%(k)s).")
-            % {"k": school.district.min_cell_size}
+            % {"k": owner.min_cell_size}
         )
-    series = Series.objects.create(school=school, name=name, instrument=instrument, **options)
-    audit(by, "series.created", school=school, target=series.public_id, name=name)
+    series = Series.objects.create(school=school, district=district, name=name,
+                                   instrument=instrument, **options)
+    audit(by, "series.created", school=school, target=series.public_id, name=name,
+          district=district.public_id if district else None)
     return series
 
 
@@ -111,8 +118,8 @@ def end_of_school_day(now=None):
 def open_session(wave, class_group, *, by):
     if wave.status != Wave.Status.OPEN:
         raise ServiceError(_("Sessions can only be opened while the wave is open."))
-    if class_group.school_id != wave.series.school_id:
-        raise ServiceError(_("That class is not in this wave's school."))
+    if not wave.series.covers(class_group.school):
+        raise ServiceError(_("That class is not in a school this wave covers."))
     existing = wave.sessions.filter(class_group=class_group, status=Session.Status.OPEN).first()
     if existing:
         return existing

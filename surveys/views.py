@@ -4,13 +4,14 @@ import segno
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from . import access, services
 from .forms import SeriesForm, WaveForm
-from .models import Membership, Session, Wave
+from .models import Membership, Series, Session, Wave
 from .permissions import MANAGE_WAVES, RUN_SESSIONS, VIEW_DISTRICT, VIEW_RESULTS
 
 Role = Membership.Role
@@ -39,7 +40,7 @@ def home(request):
 def teacher_home(request):
     rows = []
     for school in access.schools_for_user(request.user, RUN_SESSIONS):
-        waves = Wave.objects.filter(series__school=school, status=Wave.Status.OPEN)
+        waves = Wave.objects.filter(_covering(school), status=Wave.Status.OPEN)
         for class_group in access.classes_for_user(request.user, school, RUN_SESSIONS):
             for wave in waves:
                 session = wave.sessions.filter(class_group=class_group,
@@ -89,11 +90,20 @@ def close_session(request, public_id):
     return redirect("session-detail", public_id=session.public_id)
 
 
+def _covering(school, prefix="series__"):
+    """Series (or, with the prefix, waves) that survey this school: its own series and
+    its district's district-wide series."""
+    return Q(**{f"{prefix}school": school}) | Q(**{f"{prefix}district_id": school.district_id})
+
+
 @login_required
 def school_home(request, public_id):
     school = access.get_school_for_user(request.user, public_id, VIEW_RESULTS)
     can_manage = MANAGE_WAVES in access.school_permissions(request.user, school)
-    series = school.series.select_related("instrument").prefetch_related("waves")
+    # District-wide series are listed too (read-only here: the district manages them).
+    series = (Series.objects.filter(_covering(school, prefix="")).order_by("district_id", "id")
+              .select_related("instrument", "school__district", "district")
+              .prefetch_related("waves"))
     return render(request, "school/home.html", {
         "school": school, "series_list": series, "can_manage": can_manage,
         "series_form": SeriesForm(), "wave_form": WaveForm(),
@@ -131,6 +141,8 @@ def create_wave(request, public_id):
         messages.success(request, "Wave created.")
     else:
         messages.error(request, form.errors.as_text())
+    if series.district_wide:
+        return redirect("district-home", public_id=series.district.public_id)
     return redirect("school-home", public_id=series.school.public_id)
 
 
@@ -153,6 +165,8 @@ def wave_action(request, public_id, action):
             messages.error(request, "Unknown action.")
     except services.ServiceError as err:
         messages.error(request, str(err))
+    if wave.series.district_wide:
+        return redirect("district-home", public_id=wave.series.district.public_id)
     return redirect("school-home", public_id=wave.series.school.public_id)
 
 
@@ -161,4 +175,7 @@ def district_home(request, public_id):
     district = access.get_district_for_user(request.user, public_id, VIEW_DISTRICT)
     return render(request, "district/home.html", {
         "district": district, "schools": district.schools.order_by("name"),
+        "series_list": district.series.select_related("instrument", "district")
+        .prefetch_related("waves"),
+        "can_manage": MANAGE_WAVES in access.district_permissions(request.user, district.id),
     })

@@ -1,0 +1,217 @@
+"""A district-wide series: one wave surveys every school of the district. Publishing
+builds one part per school (its own suppression and audit) and then the district
+level (the district and each school as a row), audited together with every part; the
+snapshot appears only when all of it is written, and a rerun after a failure reuses
+the parts already written."""
+
+import uuid
+from datetime import date
+
+import numpy as np
+import pytest
+
+from analytics import snapshot as build
+from analytics.audit import audit
+from analytics.models import PublishRun, Snapshot, SnapshotPart
+from analytics.publishing import latest_snapshot, publish, request_publish
+from surveys import services
+from surveys.models import ClassGroup, Response, School
+
+from ..conftest import Role, make_user
+
+
+@pytest.fixture
+def district_wave(world):
+    """Riverside's district-wide wave over Hilltop (3 classes), Lakeside (1 class) and
+    two small schools with fewer than k responses each."""
+    district, admin = world["district"], world["district_admin"]
+    for name, size in (("Brookside", 6), ("Creekside", 9)):
+        school = School.objects.create(district=district, name=name)
+        ClassGroup.objects.create(school=school, name=f"{name[0]}1", year_level=7,
+                                  enrolment=size + 2)
+    series = services.create_series(None, district=district, by=admin, name="District pulse",
+                                    instrument=world["instrument"], demographics=["gender"])
+    wave = services.create_wave(series, by=admin, label="Autumn", season="autumn",
+                                starts_on=date(2026, 10, 1))
+    services.open_wave(wave, by=admin)
+    return wave
+
+
+def field(wave, admin, sizes, rng):
+    """`sizes` maps a class to how many students answer; answers vary by school."""
+    rows = []
+    for cg, count in sizes.items():
+        session = services.open_session(wave, cg, by=admin)
+        shift = 0.3 * (cg.school_id % 3)
+        for i in range(count):
+            values = np.clip(np.round(rng.normal(2.5 + shift, 0.9, 6)), 1, 4).astype(int)
+            rows.append(Response(client_id=uuid.uuid4(), wave=wave, session=session,
+                                 class_group=cg, school=cg.school, year_level=cg.year_level,
+                                 gender="girl" if i % 2 else "boy",
+                                 **{f"v{j + 1:02d}": int(v) for j, v in enumerate(values)}))
+    Response.objects.bulk_create(rows)
+
+
+def sizes_for(world, brook=6, creek=9):
+    small = {cg.school.name: cg for cg in ClassGroup.objects.filter(
+        school__name__in=["Brookside", "Creekside"]).select_related("school")}
+    return {world["classes"]["7A"]: 24, world["classes"]["7B"]: 22, world["classes"]["8A"]: 3,
+            world["other_class"]: 25, small["Brookside"]: brook, small["Creekside"]: creek}
+
+
+@pytest.fixture
+def fielded(world, district_wave):
+    field(district_wave, world["district_admin"], sizes_for(world), np.random.default_rng(11))
+    services.close_wave(district_wave, by=world["district_admin"])
+    return district_wave
+
+
+def groups_of(data):
+    return {g["key"]: g for g in data["groups"]}
+
+
+def test_a_district_wave_publishes_a_part_per_school_and_the_district_level(world, fielded):
+    snap = publish(fielded.id)
+    parts = {p.school.name: p for p in snap.parts.select_related("school")}
+    assert set(parts) == {"Hilltop", "Lakeside", "Brookside", "Creekside"}
+    assert groups_of(parts["Hilltop"].data)["school"]["n"] == 49
+    assert groups_of(parts["Lakeside"].data)["school"]["n"] == 25
+    assert groups_of(parts["Brookside"].data)["school"]["suppressed"]
+    district = groups_of(snap.data)
+    assert snap.data["level"] == "district"
+    rows = {g["label"]: g for g in snap.data["groups"] if g["kind"] == "school"}
+    assert rows["Hilltop"]["n"] == 49 and rows["Lakeside"]["n"] == 25
+    assert rows["Brookside"]["suppressed"] and rows["Creekside"]["suppressed"]
+    # The two small schools together hold 15, enough that subtracting the shown schools
+    # from the district leaves every size under k possible for each: the total is shown.
+    assert district["district"]["n"] == 49 + 25 + 6 + 9
+    # The school rows show exactly what each school's own part shows.
+    assert rows["Hilltop"]["components"] == groups_of(parts["Hilltop"].data)["school"][
+        "components"]
+    fielded.refresh_from_db()
+    assert fielded.status == "published"
+
+
+def everything_published(snap):
+    """The district level and every part, whole, with their links: the attacker's view."""
+    parts = list(snap.parts.select_related("school").order_by("school__name"))
+    also = [(dict(p.published, unit=p.school.public_id, small=p.audit["small"]), p.relations)
+            for p in parts]
+    same = [((0, f"school:{p.school.public_id}"), (i, "school"))
+            for i, p in enumerate(parts, start=1)]
+    return snap.audit["published"], snap.audit["relations"], also, same, snap.audit["small"]
+
+
+def test_subtracting_schools_from_the_district_recovers_nothing(world, fielded):
+    snap = publish(fielded.id)
+    pub, rels, also, same, small = everything_published(snap)
+    assert audit(pub, rels, snap.data["k"], also=also, same=same, small=small) == []
+    # The check can fail: were Creekside's size shown beside the district total, the
+    # district minus the shown schools would be Brookside's size.
+    leaky = dict(pub, groups=dict(pub["groups"]))
+    creek = next(k for k in pub["groups"] if k != "district"
+                 and snap.parts.get(school__name="Creekside").school.public_id in k)
+    brook = next(k for k in pub["groups"] if k != "district"
+                 and snap.parts.get(school__name="Brookside").school.public_id in k)
+    leaky["groups"][creek] = {"suppressed": False, "n": 9, "measures": {}}
+    found = audit(leaky, rels, snap.data["k"], also=also, same=same, small=small)
+    assert any(f.group == brook and f.condition == "count" for f in found)
+
+
+def test_one_small_school_alone_hides_the_district_total(world, district_wave):
+    field(district_wave, world["district_admin"], sizes_for(world, brook=4, creek=0),
+          np.random.default_rng(3))
+    services.close_wave(district_wave, by=world["district_admin"])
+    snap = publish(district_wave.id)
+    rows = groups_of(snap.data)
+    assert rows["district"]["suppressed"]  # else district - shown schools = Brookside
+    pub, rels, also, same, small = everything_published(snap)
+    assert audit(pub, rels, snap.data["k"], also=also, same=same, small=small) == []
+
+
+def test_a_failing_school_task_leaves_nothing_visible_and_a_rerun_publishes(
+    world, fielded, monkeypatch, django_capture_on_commit_callbacks, client
+):
+    real = build.build_part
+
+    def dies_on_lakeside(inp, progress=None):
+        if inp.school.name == "Lakeside":
+            raise RuntimeError("worker lost")
+        return real(inp, progress)
+
+    monkeypatch.setattr(build, "build_part", dies_on_lakeside)
+    admin = world["district_admin"]
+    with pytest.raises(RuntimeError, match="worker lost"):
+        with django_capture_on_commit_callbacks(execute=True):
+            run = request_publish(fielded, by=admin)
+    run = PublishRun.objects.get(wave=fielded)
+    assert run.status == "failed" and "worker lost" in run.error
+    assert latest_snapshot(fielded) is None and not Snapshot.objects.exists()
+    fielded.refresh_from_db()
+    assert fielded.status == "closed"
+    written = set(SnapshotPart.objects.values_list("pk", flat=True))
+    assert written  # some schools finished before the failure: staged, not visible
+    client.force_login(world["leader"])
+    assert client.get(f"/waves/{fielded.public_id}/dashboard/").status_code == 404
+    assert client.get(f"/api/v1/waves/{fielded.public_id}/snapshot/").status_code == 404
+
+    monkeypatch.setattr(build, "build_part", real)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = request_publish(fielded, by=admin)
+    run.refresh_from_db()
+    assert run.status == "done" and run.progress == 100
+    snap = latest_snapshot(fielded)
+    assert written <= set(snap.parts.values_list("pk", flat=True))  # reused, not redone
+    assert snap.parts.count() == 4
+    again = publish(fielded.id)
+    assert again.pk == snap.pk  # idempotent
+
+
+def test_a_leader_sees_their_own_school_part_and_the_admin_the_district(world, fielded, client):
+    snap = publish(fielded.id)
+    hilltop, lakeside = world["school"], world["other_school"]
+    client.force_login(world["leader"])
+    url = f"/api/v1/waves/{fielded.public_id}/snapshot/"
+    mine = client.get(url).json()
+    assert mine["school"]["public_id"] == hilltop.public_id
+    assert {g["key"] for g in mine["groups"]} >= {"school"}
+    assert client.get(url, {"school": lakeside.public_id}).status_code == 404
+    page = client.get(f"/waves/{fielded.public_id}/dashboard/")
+    assert page.status_code == 200 and "Whole school" in page.content.decode()
+    client.force_login(world["district_admin"])
+    whole = client.get(url).json()
+    assert whole["level"] == "district" and len(whole["groups"]) == 5
+    assert client.get(url, {"school": lakeside.public_id}).json()["school"]["name"] \
+        == "Lakeside"
+    assert snap.data["k"] == 10
+
+
+def test_school_staff_run_sessions_but_only_the_district_manages_the_wave(
+    world, district_wave, client
+):
+    lakeside_teacher = make_user("lake_teacher", Role.TEACHER, school=world["other_school"])
+    world["other_class"].teachers.add(lakeside_teacher)
+    client.force_login(lakeside_teacher)
+    response = client.post("/teach/sessions/open/", {"wave": district_wave.public_id,
+                                                     "class": world["other_class"].public_id})
+    assert response.status_code == 302
+    assert district_wave.sessions.filter(class_group=world["other_class"]).exists()
+    client.force_login(world["leader"])
+    assert client.post(f"/waves/{district_wave.public_id}/close/").status_code == 404
+    client.force_login(world["district_admin"])
+    assert client.post(f"/waves/{district_wave.public_id}/close/").status_code == 302
+    district_wave.refresh_from_db()
+    assert district_wave.status == "closed"
+
+
+def test_a_series_belongs_to_a_school_or_a_district_not_both(world):
+    from django.db import IntegrityError, transaction
+
+    from surveys.models import Series
+
+    with pytest.raises(services.ServiceError):
+        services.create_series(world["school"], district=world["district"], by=None, name="x",
+                               instrument=world["instrument"])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Series.objects.create(school=world["school"], district=world["district"], name="x",
+                              instrument=world["instrument"])
