@@ -7,7 +7,7 @@ from surveys import views as survey_views
 
 urlpatterns = [
     path("", survey_views.home, name="home"),
-    path("login/", survey_views.LoginView.as_view(), name="login"),
+    path("", include("accounts.urls")),  # login, its code step, two-factor settings
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("health/", include("surveys.health_urls")),
