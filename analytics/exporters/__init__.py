@@ -8,11 +8,17 @@ published, suppressed snapshots. See docs/exports.md.
 """
 
 from .base import Exporter
+from .codebook import CodebookExporter
 from .csvfile import CsvExporter
+from .dta import DtaExporter
+from .parquet import ParquetExporter
+from .sav import SavExporter
 from .scope import ExportFile, ExportRefused, ExportResult, ExportScope
+from .summary import SummaryExporter
 
 REGISTRY: dict[str, type[Exporter]] = {
-    cls.key: cls for cls in (CsvExporter,)
+    cls.key: cls for cls in (CsvExporter, ParquetExporter, SavExporter, DtaExporter,
+                            CodebookExporter, SummaryExporter)
 }
 
 

@@ -48,6 +48,7 @@ class Exporter:
         raise NotImplementedError
 
     def output(self, suffix, media_type):
+        os.makedirs(self.out_dir, exist_ok=True)
         name = f"belonging-{self.scope.agreement_id}-{self.key}{suffix}"
         return ExportFile(path=os.path.join(self.out_dir, name), name=name,
                           media_type=media_type)
@@ -71,6 +72,11 @@ class Context:
         self.names = [c.name for c in self.columns]
         self.lookups = {w: frame for w, frame in plan.lookup.groupby("wave_id")}
         self.rng = np.random.default_rng(secrets.randbits(64))
+
+
+def _remove(path):
+    if os.path.exists(path):
+        os.remove(path)
 
 
 def _repeatable_read():
@@ -167,11 +173,15 @@ class ResponseExporter(Exporter):
                 _repeatable_read()
             layout = source.load_layout(self.scope)
             if not layout.waves:
-                raise ExportRefused("None of these waves belongs to the agreement's schools.")
+                raise ExportRefused("The agreement names no wave to export.")
             self.progress(2, "planning")
-            ctx = Context(self.scope, layout, self.plan(layout))
+            ctx = self.context = Context(self.scope, layout, self.plan(layout))
             self.progress(10, "writing")
-            self.write(data.path, ctx.columns, self.chunks(ctx, stats))
+            try:
+                self.write(data.path, ctx.columns, self.chunks(ctx, stats))
+            except BaseException:
+                _remove(data.path)  # never leave a partial file behind
+                raise
         return self.finish(ctx, data, stats)
 
     def finish(self, ctx, data, stats):
@@ -179,7 +189,7 @@ class ResponseExporter(Exporter):
         short = measured["k"] is not None and (
             measured["k"] < self.scope.k or measured["l"] < anonymity.L_DIVERSITY)
         if short:
-            os.remove(data.path)
+            _remove(data.path)
             raise RuntimeError(f"the written file measured k={measured['k']}, "
                                f"l={measured['l']}; it was deleted, not released")
         report = dict(ctx.plan.report, measured=measured, rows=stats["rows"],

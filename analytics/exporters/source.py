@@ -96,7 +96,9 @@ def measures_for(spec):
 
 
 def load_layout(scope):
-    waves = (Wave.objects.filter(pk__in=scope.wave_ids, series__school_id__in=scope.school_ids)
+    # Rows are restricted to the scope's schools in SQL; a wave of a series surveying
+    # other schools (or a district-wide series) simply contributes those schools' rows.
+    waves = (Wave.objects.filter(pk__in=scope.wave_ids)
              .select_related("series__instrument").order_by("starts_on", "id"))
     layout = Layout(waves=[], school_ids=tuple(sorted(scope.school_ids)))
     for wave in waves:

@@ -97,8 +97,8 @@ def item_columns(layout, language="en"):
     for key, (info, item) in layout.items.items():
         scale = layout_scale(layout, item)
         labels = scale["labels"].get(language) or next(iter(scale["labels"].values()))
-        reverse = " (reverse-keyed; stored as answered)" if info.reverse else ""
-        out.append(Column(key, f"{key}: {item.text_in(language)}{reverse}", "item",
+        reverse = " [reverse-keyed]" if info.reverse else ""  # values stay as answered
+        out.append(Column(key, f"{key}{reverse}: {item.text_in(language)}", "item",
                           value_labels={info.lo + i: text for i, text in enumerate(labels)}))
     return out
 

@@ -1,0 +1,19 @@
+"""SPSS .sav with variable and value labels (pyreadstat)."""
+
+import pyreadstat
+
+from .labelled import LabelledExporter
+
+
+class SavExporter(LabelledExporter):
+    key = "sav"
+    label = "SPSS (.sav)"
+    extension = ".sav"
+    media_type = "application/x-spss-sav"
+
+    def write(self, path, columns, chunks):
+        frame = self.gather(columns, chunks)
+        labels, values = self.labels(columns)
+        pyreadstat.write_sav(frame, path, file_label="belonging research export",
+                             column_labels=labels, variable_value_labels=values,
+                             compress=True)
