@@ -39,3 +39,37 @@ def test_a_real_worker_publishes_a_closed_wave(world, celery_worker_process):
     wave.refresh_from_db()
     assert wave.status == "published"
     assert PublishRun.objects.get(pk=run.pk).progress == 100
+
+
+def test_a_real_worker_fans_a_district_wave_out_per_school(world, celery_worker_process):
+    """publish_wave -> one publish_school task per school (through Redis) -> the task
+    completing the set enqueues publish_finish; the snapshot lists every part."""
+    from datetime import date
+
+    admin = world["district_admin"]
+    series = services.create_series(None, district=world["district"], by=admin,
+                                    name="District pulse", instrument=world["instrument"])
+    wave = services.create_wave(series, by=admin, label="Autumn", season="autumn",
+                                starts_on=date(2026, 10, 1))
+    services.open_wave(wave, by=admin)
+    rows = []
+    for cg, year in ((world["classes"]["7A"], 7), (world["other_class"], 9)):
+        session = services.open_session(wave, cg, by=admin)
+        rows += [Response(client_id=uuid.uuid4(), wave=wave, session=session, class_group=cg,
+                          school=cg.school, year_level=year, v01=1 + i % 4, v02=2 + i % 3,
+                          v03=3, v04=1 + i % 2, v05=3, v06=1 + (i * 7) % 4) for i in range(20)]
+    Response.objects.bulk_create(rows)
+    services.close_wave(wave, by=admin)
+    run = request_publish(wave, by=admin)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        run.refresh_from_db()
+        if run.status in ("done", "failed"):
+            break
+        time.sleep(0.5)
+    assert run.status == "done", run.error
+    assert run.schools_total == 2 and run.parts.count() == 2
+    snapshot = Snapshot.objects.get(wave=wave)
+    assert snapshot.parts.count() == 2
+    district = next(g for g in snapshot.data["groups"] if g["key"] == "district")
+    assert district["n"] == 40

@@ -1,0 +1,63 @@
+"""The school dashboard and the snapshot API read one published snapshot: the number
+of database queries they make must not grow with the data (more classes, more
+students, more groups)."""
+
+import uuid
+from datetime import date
+
+import numpy as np
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from analytics.publishing import publish
+from surveys import services
+from surveys.models import ClassGroup, Response, School
+
+from ..conftest import Role, make_user
+
+
+def published_school(world, name, classes, per_class, rng):
+    """A school with `classes` classes of `per_class` students, one published wave."""
+    school = School.objects.create(district=world["district"], name=name)
+    leader = make_user(f"leader_{name}", Role.LEADER, school=school)
+    groups = [ClassGroup.objects.create(school=school, name=f"C{i}", year_level=7 + i % 4,
+                                        enrolment=per_class + 2) for i in range(classes)]
+    series = services.create_series(school, by=leader, name="Pulse",
+                                    instrument=world["instrument"], demographics=["gender"])
+    wave = services.create_wave(series, by=leader, label="Autumn", season="autumn",
+                                starts_on=date(2026, 10, 1))
+    services.open_wave(wave, by=leader)
+    rows = []
+    for cg in groups:
+        session = services.open_session(wave, cg, by=leader)
+        for i in range(per_class):
+            values = np.clip(np.round(rng.normal(2.6, 0.9, 6)), 1, 4).astype(int)
+            rows.append(Response(client_id=uuid.uuid4(), wave=wave, session=session,
+                                 class_group=cg, school=school, year_level=cg.year_level,
+                                 gender="girl" if i % 2 else "boy",
+                                 **{f"v{j + 1:02d}": int(v) for j, v in enumerate(values)}))
+    Response.objects.bulk_create(rows)
+    services.close_wave(wave, by=leader)
+    publish(wave.id)
+    return leader, wave
+
+
+def count_queries(client, user, url):
+    client.force_login(user)
+    client.get(url)  # warm per-process caches (instrument rules, sessions)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize("path", ["/waves/{}/dashboard/", "/api/v1/waves/{}/snapshot/"])
+def test_queries_do_not_grow_with_the_data(client, world, path):
+    rng = np.random.default_rng(5)
+    small_leader, small = published_school(world, "Small", 2, 12, rng)
+    large_leader, large = published_school(world, "Large", 8, 28, rng)
+    few = count_queries(client, small_leader, path.format(small.public_id))
+    many = count_queries(client, large_leader, path.format(large.public_id))
+    assert few == many, (few, many)
+    assert many <= 8  # 7 for the page (session, user, memberships, wave, snapshots), 5 API
