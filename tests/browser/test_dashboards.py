@@ -1,0 +1,185 @@
+"""The dashboards in a real browser, as each role gets them: what is and is not visible,
+axe-core's WCAG A/AA check on every dashboard page, charts drawn under a strict CSP
+(and tables standing alone without JavaScript), the printed report as a PDF, and
+screenshots in test-artifacts/ for people to look at."""
+
+import re
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from tests.analytics.dashboard_seed import publish_core_waves
+from tests.browser.conftest import ARTIFACTS, axe_violations, new_context, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+              "object-src 'none'; base-uri 'none'")
+WATCH_CSP = ("window.__csp = []; document.addEventListener('securitypolicyviolation', "
+             "(e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture
+def waves(world):
+    return publish_core_waves(world)
+
+
+def logged_in(chromium, live_server, user, **options):
+    """A browser context with the user's session cookie (the login form has its own
+    tests), watching for CSP violations."""
+    client = Client()
+    client.force_login(user)
+    context = new_context(chromium, **{**DESKTOP, **options})
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": live_server.url,
+                          "value": client.cookies[settings.SESSION_COOKIE_NAME].value}])
+    context.add_init_script(WATCH_CSP)
+    context.route(re.compile(r".*/(dashboard|results)/(\?.*)?$"), with_strict_csp)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return context, page
+
+
+def with_strict_csp(route):
+    """Serve the page with a strict CSP even where the settings do not send one yet."""
+    response = route.fetch()
+    headers = dict(response.headers)
+    headers.setdefault("content-security-policy", STRICT_CSP)
+    route.fulfill(response=response, headers=headers)
+
+
+def csp_violations(page):
+    return page.evaluate("() => window.__csp")
+
+
+def drawn_charts(page):
+    """Charts Chart.js drew: a canvas with pixels in a shown container."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll('[data-chart] canvas'))
+        .filter((c) => c.width > 0 && c.height > 0 && !c.closest('[hidden]')).length""")
+
+
+def suppressed_texts(page):
+    return page.locator("tr.is-suppressed td").all_inner_texts()
+
+
+def test_the_leader_dashboard_draws_charts_beside_tables_and_passes_axe(
+        chromium, live_server, world, waves):
+    context, page = logged_in(chromium, live_server, world["leader"])
+    try:
+        page.goto(f"{live_server.url}/waves/{waves[-1].public_id}/dashboard/")
+        for heading in ("The four components of belonging", "Trends across waves",
+                        "Breakdowns", "Equity: each group's gap to the whole school",
+                        "How students answered each question", "Suggested practices"):
+            assert page.get_by_role("heading", name=re.compile(re.escape(heading))).count()
+        assert page.locator(".components article").count() == 4
+        assert drawn_charts(page) >= 4 + 1 + 1  # trends, equity, item distributions
+        assert page.locator("#print-report").is_visible()
+        assert csp_violations(page) == []
+        k = 10
+        texts = suppressed_texts(page)
+        assert texts and all(not re.search(r"\d", t.replace(f"fewer than {k}", ""))
+                             for t in texts)
+        assert page.locator("tr.is-suppressed", has_text="Class 8A").count() >= 1
+        assert axe_violations(page) == []
+        screenshot(page, "dashboard-leader")
+    finally:
+        context.close()
+
+
+def test_without_javascript_the_tables_stand_alone(chromium, live_server, world, waves):
+    context, page = logged_in(chromium, live_server, world["leader"],
+                              java_script_enabled=False)
+    try:
+        page.goto(f"{live_server.url}/waves/{waves[-1].public_id}/dashboard/")
+        assert page.locator("canvas").count() == 0
+        assert page.locator("[data-chart]").first.is_hidden()
+        assert page.locator("#print-report").is_hidden()  # printing needs the browser menu
+        assert page.locator("table.data").count() >= 8
+        assert page.locator("#equity-table tbody tr").count() > 0
+        screenshot(page, "dashboard-leader-no-javascript")
+    finally:
+        context.close()
+
+
+def test_the_printed_report_has_pages_no_navigation_and_the_same_suppression(
+        chromium, live_server, world, waves):
+    context, page = logged_in(chromium, live_server, world["leader"])
+    try:
+        page.goto(f"{live_server.url}/waves/{waves[-1].public_id}/dashboard/")
+        shown = page.locator("tr.is-suppressed").count()
+        page.emulate_media(media="print")
+        assert page.locator("header.top").is_hidden()
+        assert page.locator("nav.toc").is_hidden()
+        assert page.locator("#print-report").is_hidden()
+        assert page.locator("tr.is-suppressed").count() == shown
+        assert drawn_charts(page) >= 6
+        breaks = page.evaluate("""() => Array.from(document.querySelectorAll(
+            'section.report-section')).map((s) => getComputedStyle(s).breakBefore)""")
+        assert breaks[0] == "auto" and set(breaks[1:]) == {"page"}
+        screenshot(page, "dashboard-leader-print")
+        ARTIFACTS.mkdir(exist_ok=True)
+        pdf = page.pdf(path=str(ARTIFACTS / "dashboard-report.pdf"), format="A4",
+                       print_background=True)
+        pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+        assert pages >= len(breaks), pages
+        assert b"%PDF" in pdf[:8]
+    finally:
+        context.close()
+
+
+def test_the_teacher_sees_only_their_own_class(chromium, live_server, world, waves):
+    context, page = logged_in(chromium, live_server, world["teacher"])
+    try:
+        page.goto(f"{live_server.url}/results/")
+        page.get_by_role("link", name="Dashboard for Autumn 2026").click()
+        page.wait_for_url(f"**/waves/{waves[-1].public_id}/dashboard/")
+        body = page.locator("main").inner_text()
+        assert "You see the published results of the classes you teach" in body
+        for hidden in ("Class 7B", "Class 8A", "Whole school", "Year 7", "Gender: girl",
+                       "Equity", "Trends across waves", "Suggested practices"):
+            assert hidden not in body, hidden
+        assert page.locator("table.breakdown tbody tr").count() == 1
+        assert "Class 7A" in page.locator("table.breakdown").inner_text()
+        assert csp_violations(page) == []
+        assert axe_violations(page) == []
+        screenshot(page, "dashboard-teacher")
+    finally:
+        context.close()
+
+
+def test_the_district_admin_sees_schools_side_by_side(chromium, live_server, world, waves):
+    context, page = logged_in(chromium, live_server, world["district_admin"])
+    try:
+        page.goto(f"{live_server.url}/districts/{world['district'].public_id}/")
+        page.get_by_role("link", name="Schools side by side: published results").click()
+        page.wait_for_url("**/results/")
+        table = page.locator("table.district")
+        assert "Hilltop" in table.inner_text() and "Autumn 2026" in table.inner_text()
+        assert "Lakeside" not in page.locator("main").inner_text()  # nothing published
+        assert drawn_charts(page) == 4
+        assert csp_violations(page) == []
+        assert axe_violations(page) == []
+        screenshot(page, "dashboard-district")
+        table.get_by_role("link", name="Hilltop").click()
+        page.wait_for_url(f"**/waves/{waves[-1].public_id}/dashboard/")
+        assert page.locator(".components article").count() == 4
+        assert axe_violations(page) == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("persona", ["researcher", "other_leader"])
+def test_other_roles_see_no_dashboard(chromium, live_server, world, waves, persona):
+    context, page = logged_in(chromium, live_server, world[persona])
+    try:
+        for url in (f"/waves/{waves[-1].public_id}/dashboard/",
+                    f"/districts/{world['district'].public_id}/results/"):
+            response = page.goto(live_server.url + url)
+            assert response.status == 404
+            assert "Hilltop" not in page.locator("body").inner_text()
+        page.goto(f"{live_server.url}/results/")
+        assert "No published results are visible to you yet." in page.locator("main").inner_text()
+        assert axe_violations(page) == []
+    finally:
+        context.close()
