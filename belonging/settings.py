@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "accounts",
     "surveys",
     "analytics",
+    "research",
 ]
 
 MIDDLEWARE = [
@@ -184,6 +185,9 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+# Research export files (written by the worker, served by web: both must see it). Never
+# serve this directory from the web server; downloads go through the app's checks.
+BELONGING_EXPORT_DIR = Path(os.environ.get("BELONGING_EXPORT_DIR", "") or MEDIA_ROOT / "exports")
 
 CACHES = {
     "default": (
@@ -210,6 +214,14 @@ CELERY_BEAT_SCHEDULE = {
     "close-sessions-at-end-of-day": {
         "task": "surveys.tasks.close_expired_sessions",
         "schedule": 300.0,
+    },
+    "delete-expired-research-exports": {
+        "task": "research.tasks.delete_expired_exports",
+        "schedule": 900.0,
+    },
+    "resend-research-export-jobs": {
+        "task": "research.tasks.resend_export_jobs",
+        "schedule": 60.0,
     },
 }
 

@@ -15,6 +15,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("surveys.api_urls")),
     path("api/v1/", include("analytics.api_urls")),
+    path("api/v1/", include("research.api_urls")),
     path("", include("surveys.urls")),
     path("", include("analytics.urls")),
+    path("", include("research.urls")),
 ]

@@ -3,11 +3,14 @@ also tried by a leader of another school, who must get 404 (missing and forbidde
 look the same), and by an anonymous visitor."""
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 
 from analytics.publishing import publish
+from research import services as research
+from research.models import ExportJob
 from surveys import services
 from surveys.models import Response
 
@@ -31,8 +34,15 @@ def objects(world):
                  v04=2, v05=3, v06=i % 4 + 1) for i in range(12)])
     services.close_wave(done, by=leader)
     publish(done.id)
+    agreement = research.create_agreement(
+        by=leader, researcher=world["researcher"], schools=[world["school"]], waves=[done],
+        purpose="Matrix", starts_on=timezone.localdate(),
+        expires_on=timezone.localdate() + timedelta(days=30), k=10)
+    job = ExportJob.objects.create(agreement=agreement, requested_by=world["researcher"],
+                                   format="csv")
     return {"wave": wave, "own": own, "not_taught": not_taught, "published": done,
-            "school": world["school"], "district": world["district"]}
+            "school": world["school"], "district": world["district"],
+            "agreement": agreement, "job": job}
 
 
 def rows():
@@ -64,8 +74,31 @@ def rows():
     ]
 
 
+def research_rows():
+    """Agreements (managers) and exports (researchers). The export API takes research
+    tokens, so an anonymous caller gets 401 there; other roles lack the permission: 403."""
+    a, j = "{agreement}", "{job}"
+    api = {"leader": 403, "teacher": 403, "district_admin": 403, "other_leader": 403}
+    return [
+        ("get", "/research/agreements/", {"leader": 200, "district_admin": 200,
+                                          "other_leader": 200}),
+        ("post", f"/research/agreements/{a}/revoke/", {"leader": 302, "district_admin": 302}),
+        ("get", "/research/", {"researcher": 200}),
+        ("post", f"/research/agreements/{a}/exports/", {"researcher": 302}),
+        ("get", f"/research/exports/{j}/download/", {"researcher": 409}),
+        ("post", "/research/tokens/", {"researcher": 400}),
+        ("get", "/api/v1/agreements/", {**api, "researcher": 200}),
+        ("get", f"/api/v1/agreements/{a}/exports/", {**api, "researcher": 200}),
+        ("post", f"/api/v1/agreements/{a}/exports/", {**api, "researcher": 202}),
+        ("get", f"/api/v1/exports/{j}/", {**api, "researcher": 409}),
+        ("get", f"/api/v1/exports/{j}/status/", {**api, "researcher": 200}),
+    ]
+
+
+TOKEN_APIS = ("/api/v1/agreements/", "/api/v1/exports/")
+
 CASES = [(m, u, persona, expected.get(persona, 404))
-         for m, u, expected in rows() for persona in PERSONAS]
+         for m, u, expected in rows() + research_rows() for persona in PERSONAS]
 
 
 @pytest.mark.parametrize("method, url, persona, expected", CASES)
@@ -76,8 +109,11 @@ def test_permission_matrix(client, world, objects, method, url, persona, expecte
     if path.startswith("/teach/sessions/open/"):
         path, data = "/teach/sessions/open/", {"wave": ids["wave"],
                                                "class": world["classes"]["7A"].public_id}
+    if method == "post" and path.endswith("/exports/"):
+        data = {"format": "csv"}
     if persona == "anonymous":
         expected = 403 if path.startswith("/api/") else 302
+        expected = 401 if path.startswith(TOKEN_APIS) else expected
     else:
         client.force_login(world[persona])
     response = getattr(client, method)(path, data)

@@ -25,6 +25,7 @@ SETTINGS_VARIABLES = {
     "MEDIA_ROOT", "TIME_ZONE", "LOG_LEVEL", "BELONGING_DEFAULT_K",
     "BELONGING_SCHOOL_DAY_ENDS",
     "BELONGING_PROXY_HOPS",
+    "BELONGING_EXPORT_DIR",
 }
 
 
@@ -170,7 +171,8 @@ def test_every_settings_variable_is_documented():
         assert f"`{name}`" in docs, f"{name} is missing from docs/configuration.md"
     # .env.example holds what an operator sets; compose fixes the rest itself.
     fixed_by_compose = {"DEBUG", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL",
-                        "STATIC_ROOT", "MEDIA_ROOT", "SECRET_KEY_FILE", "PSEUDONYM_KEY_FILE"}
+                        "STATIC_ROOT", "MEDIA_ROOT", "BELONGING_EXPORT_DIR",
+                        "SECRET_KEY_FILE", "PSEUDONYM_KEY_FILE"}
     missing = SETTINGS_VARIABLES - fixed_by_compose - example_names
     assert not missing, f"missing from .env.example: {sorted(missing)}"
 

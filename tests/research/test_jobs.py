@@ -1,0 +1,284 @@
+"""Export jobs: requests and refusals, the created -> running -> done | failed machine
+with its row lock, downloads checked at download time, and the clean-up of files."""
+
+import threading
+import zipfile
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from analytics.exporters.scope import ExportFile, ExportResult
+from research import jobs
+from research import services as research
+from research.models import Agreement, ExportJob
+from surveys.models import AuditEvent, Wave
+from tests.research.conftest import today
+
+
+def request(agreement, world, fmt="csv"):
+    return research.request_export(agreement, by=world["researcher"], fmt=fmt)
+
+
+def waiting_job(agreement, world, fmt="csv"):
+    """A created job no runner was sent (in a transactional test, request_export's
+    on-commit send would run it at once with eager Celery)."""
+    return ExportJob.objects.create(agreement=agreement, requested_by=world["researcher"],
+                                    format=fmt)
+
+
+def finished(job, names=("responses.csv",)):
+    """Finish a claimed job with files written into its directory, as an exporter does."""
+    out = jobs.job_dir(job)
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for name in names:
+        (out / name).write_text("school,perceptions\nS1,3\n")
+        files.append(ExportFile(path=str(out / name), name=name, media_type="text/csv"))
+    return jobs.finish_job(job, ExportResult(files=files, rows=1, report={"suppressed": 0}),
+                           out)
+
+
+@pytest.fixture
+def done_job(world, agreement):
+    job = request(agreement, world)
+    return finished(jobs.claim_job(job.id))
+
+
+def test_a_request_creates_a_job_sent_on_commit_and_audited(
+        world, agreement, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        job = request(agreement, world, "parquet")
+    assert job.status == ExportJob.Status.CREATED and job.format == "parquet"
+    assert len(callbacks) == 1
+    event = AuditEvent.objects.get(action="export.requested")
+    assert event.actor == world["researcher"] and event.target == agreement.public_id
+    assert event.detail == {"job": job.public_id, "format": "parquet"}
+
+
+@pytest.mark.parametrize("end, message", [
+    (lambda a: Agreement.objects.filter(pk=a.pk).update(
+        expires_on=today() - timedelta(days=1)), "This agreement expired on"),
+    (lambda a: Agreement.objects.filter(pk=a.pk).update(revoked_at=timezone.now()),
+     "This agreement was revoked on"),
+    (lambda a: Agreement.objects.filter(pk=a.pk).update(
+        starts_on=today() + timedelta(days=1)), "This agreement starts on"),
+    (lambda a: Wave.objects.filter(agreements=a).update(status=Wave.Status.CLOSED),
+     "Not yet published"),
+])
+def test_requests_outside_the_agreement_are_refused_and_audited(world, agreement, end,
+                                                                 message):
+    end(agreement)
+    agreement.refresh_from_db()
+    with pytest.raises(research.ExportDenied, match=message) as refused:
+        request(agreement, world)
+    assert refused.value.status == 403
+    assert not ExportJob.objects.exists()
+    event = AuditEvent.objects.get(action="export.refused")
+    assert event.actor == world["researcher"] and event.target == agreement.public_id
+    assert message in event.detail["reason"]
+
+
+def test_an_unknown_format_is_a_400(world, agreement):
+    with pytest.raises(research.ExportDenied, match="Unknown format 'xlsx'") as refused:
+        request(agreement, world, "xlsx")
+    assert refused.value.status == 400
+
+
+def test_claiming_moves_created_to_running_once(world, agreement):
+    job = request(agreement, world)
+    claimed = jobs.claim_job(job.id)
+    assert claimed.status == ExportJob.Status.RUNNING and claimed.started_at is not None
+    assert jobs.claim_job(job.id) is None  # running: a second runner returns
+    finished(claimed)
+    assert jobs.claim_job(job.id) is None  # done: likewise
+    assert jobs.run_job(job.id) is None
+    assert ExportJob.objects.get(pk=job.pk).status == ExportJob.Status.DONE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_job_is_skipped_not_waited_for(world, published):
+    from tests.research.conftest import make_agreement
+
+    job = waiting_job(make_agreement(world, [published]), world)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_lock():
+        with transaction.atomic():
+            ExportJob.objects.select_for_update().get(pk=job.pk)
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        assert jobs.claim_job(job.id) is None  # SKIP LOCKED: returns at once
+    finally:
+        release.set()
+        holder.join()
+    assert ExportJob.objects.get(pk=job.pk).status == ExportJob.Status.CREATED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_runners_claim_a_job_once(world, published):
+    from tests.research.conftest import make_agreement
+
+    agreement = make_agreement(world, [published])
+    for _round in range(5):
+        job = waiting_job(agreement, world)
+        start = threading.Barrier(2)
+        claims = []
+
+        def runner(job_id=job.id, start=start, claims=claims):
+            start.wait(10)
+            claims.append(jobs.claim_job(job_id))
+            connection.close()
+
+        threads = [threading.Thread(target=runner) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sum(claim is not None for claim in claims) == 1
+        assert ExportJob.objects.get(pk=job.pk).status == ExportJob.Status.RUNNING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_runners_run_a_job_once_end_to_end(world, published):
+    """The real exporter, two threads on their own PostgreSQL connections: one writes the
+    file, the other returns without running; one completion is audited."""
+    from tests.research.conftest import make_agreement
+
+    job = waiting_job(make_agreement(world, [published]), world, "parquet")
+    start = threading.Barrier(2)
+    results = []
+
+    def runner():
+        start.wait(10)
+        results.append(jobs.run_job(job.id))
+        connection.close()
+
+    threads = [threading.Thread(target=runner) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ran = [r for r in results if r is not None]
+    assert len(results) == 2 and len(ran) == 1
+    assert ran[0].status == ExportJob.Status.DONE, ran[0].error
+    assert AuditEvent.objects.filter(action="export.completed").count() == 1
+    assert [p.name for p in jobs.job_dir(ran[0]).iterdir()] == [ran[0].file_name]
+
+
+def test_a_job_under_an_ended_agreement_fails_with_the_reason(world, agreement):
+    job = request(agreement, world)
+    research.revoke_agreement(agreement, by=world["leader"])
+    failed = jobs.run_job(job.id)
+    assert failed.status == ExportJob.Status.FAILED
+    assert failed.error.startswith("This agreement was revoked on")
+    event = AuditEvent.objects.get(action="export.failed")
+    assert event.detail["job"] == job.public_id and "revoked" in event.detail["reason"]
+
+
+def test_a_finished_job_has_its_file_rows_report_and_a_24_hour_link(world, done_job):
+    assert done_job.status == ExportJob.Status.DONE and done_job.progress == 100
+    assert done_job.file_name == "responses.csv" and done_job.rows == 1
+    assert done_job.report == {"suppressed": 0}
+    assert done_job.expires_at - done_job.finished_at == timedelta(hours=24)
+    assert (jobs.export_dir() / done_job.file_path).is_file()
+    event = AuditEvent.objects.get(action="export.completed")
+    assert event.detail["file"] == "responses.csv" and event.detail["rows"] == 1
+
+
+def test_several_files_are_offered_as_one_zip(world, agreement):
+    job = jobs.claim_job(request(agreement, world, "csv").id)
+    job = finished(job, names=("responses.csv", "report.json"))
+    assert job.file_name == f"belonging-{agreement.public_id}-csv.zip"
+    with zipfile.ZipFile(jobs.export_dir() / job.file_path) as archive:
+        assert sorted(archive.namelist()) == ["report.json", "responses.csv"]
+    assert [p.name for p in jobs.job_dir(job).iterdir()] == [job.file_name]
+
+
+def test_download_is_audited_with_the_file(world, done_job):
+    job, path = jobs.open_download(world["researcher"], done_job.public_id)
+    assert path.read_text().startswith("school,")
+    event = AuditEvent.objects.get(action="export.downloaded")
+    assert event.actor == world["researcher"]
+    assert event.target == done_job.agreement.public_id
+    assert event.detail == {"job": done_job.public_id, "file": "responses.csv"}
+
+
+def test_revocation_stops_a_download_at_once_and_deletes_the_file(world, done_job):
+    path = jobs.export_dir() / done_job.file_path
+    research.revoke_agreement(done_job.agreement, by=world["leader"])
+    with pytest.raises(research.ExportDenied, match="revoked") as refused:
+        jobs.open_download(world["researcher"], done_job.public_id)
+    assert refused.value.status == 403
+    assert not path.exists()
+    assert ExportJob.objects.get(pk=done_job.pk).file_path == ""
+    assert AuditEvent.objects.filter(action="export.refused").count() == 1
+    assert not AuditEvent.objects.filter(action="export.downloaded").exists()
+
+
+def test_an_expired_agreement_stops_a_download_within_the_link_window(world, done_job):
+    Agreement.objects.filter(pk=done_job.agreement_id).update(
+        expires_on=today() - timedelta(days=1))
+    with pytest.raises(research.ExportDenied, match="expired on"):
+        jobs.open_download(world["researcher"], done_job.public_id)
+
+
+def test_an_expired_link_is_gone(world, done_job):
+    ExportJob.objects.filter(pk=done_job.pk).update(expires_at=timezone.now())
+    with pytest.raises(research.ExportDenied, match="link has expired") as refused:
+        jobs.open_download(world["researcher"], done_job.public_id)
+    assert refused.value.status == 410
+
+
+def test_someone_elses_job_is_not_found_and_audited(world, done_job, other_researcher):
+    with pytest.raises(Http404):
+        jobs.open_download(other_researcher, done_job.public_id)
+    with pytest.raises(Http404):
+        jobs.open_download(world["leader"], done_job.public_id)
+    assert AuditEvent.objects.filter(action="export.refused").count() == 2
+
+
+def test_clean_up_deletes_expired_files_only(world, agreement):
+    keep = finished(jobs.claim_job(request(agreement, world).id))
+    old = finished(jobs.claim_job(request(agreement, world).id))
+    ExportJob.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert jobs.delete_expired_files() == 1
+    old.refresh_from_db()
+    keep.refresh_from_db()
+    assert old.file_path == "" and old.files_deleted_at is not None
+    assert not jobs.job_dir(old).exists()
+    assert (jobs.export_dir() / keep.file_path).is_file()
+    event = AuditEvent.objects.get(action="export.files_deleted")
+    assert event.detail["job"] == old.public_id and event.detail["file"] == "responses.csv"
+    assert jobs.delete_expired_files() == 0
+
+
+def test_clean_up_deletes_files_of_ended_agreements(world, done_job):
+    Agreement.objects.filter(pk=done_job.agreement_id).update(
+        expires_on=today() - timedelta(days=1))
+    assert jobs.delete_expired_files() == 1
+    assert not jobs.job_dir(done_job).exists()
+
+
+def test_clean_up_fails_a_job_that_lost_its_worker(world, agreement):
+    job = jobs.claim_job(request(agreement, world).id)
+    ExportJob.objects.filter(pk=job.pk).update(started_at=timezone.now() - timedelta(hours=3))
+    jobs.delete_expired_files()
+    job.refresh_from_db()
+    assert job.status == ExportJob.Status.FAILED and "interrupted" in job.error
+
+
+def test_jobs_the_broker_never_got_are_sent_again(world, agreement):
+    job = request(agreement, world)  # its on-commit send never ran (test transaction)
+    assert jobs.resend_pending() == 0  # within the grace period
+    later = timezone.now() + timedelta(minutes=2)
+    assert [j.pk for j in ExportJob.objects.filter(status="created", step="")] == [job.pk]
+    assert jobs.resend_pending(now=later) == 1
