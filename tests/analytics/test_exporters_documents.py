@@ -1,0 +1,95 @@
+"""The codebook and the wave summary exports, and the demo's exports checked with pycanon."""
+
+import csv
+import json
+
+import pytest
+from django.core.management import call_command
+
+from analytics.exporters import ExportRefused, ExportScope, export
+from analytics.publishing import latest_snapshot, publish
+from surveys.instruments import load_all
+from surveys.models import School, Wave
+
+from .test_exporters import field_wave, pycanon_k_l, read_back, scope_for
+
+
+def test_the_codebook_describes_items_scales_scoring_and_provenance(world, tmp_path):
+    result = export(scope_for(world), "codebook", str(tmp_path))
+    markdown_file, json_file = result.files
+    book = json.loads(open(json_file.path, encoding="utf-8").read())
+    instrument = book["instruments"][0]
+    assert (instrument["key"], instrument["version"]) == ("belonging-pulse", "1.0")
+    items = {i["key"]: i for i in instrument["items"]}
+    assert len(items) == 6
+    lonely = items["PISA2018.ST034Q06TA"]
+    assert lonely["text"]["en"] == "I feel lonely at school."
+    assert lonely["reverse_keyed"] is True and lonely["component"] == "perceptions"
+    assert lonely["stata_spss_variable"] == "PISA2018_ST034Q06TA"
+    assert lonely["provenance"]["citation"].startswith("OECD (2019)")
+    assert lonely["labels"]["en"][0] == "Strongly disagree"
+    assert [k for k, i in items.items() if i["reverse_keyed"]] == [
+        "PISA2018.ST034Q01TA", "PISA2018.ST034Q04TA", "PISA2018.ST034Q06TA"]
+    measure = instrument["measures"][0]
+    assert measure["score_variable"] == "score_perceptions" and len(measure["items"]) == 6
+    assert instrument["min_answered_share"] == 0.8
+    assert any("80%" in rule for rule in book["scoring_rules"])
+    assert book["privacy"]["k"] == 10 and book["privacy"]["l"] == 2
+    assert book["waves"][0]["month"] == "2026-09"
+    text = open(markdown_file.path, encoding="utf-8").read()
+    assert "I feel lonely at school." in text and "OECD (2019)" in text
+    assert "## Scoring rules" in text and "class code dropped" in text
+    for secret in (world["wave"].public_id, world["wave"].label, world["school"].name):
+        assert secret not in text and secret not in json.dumps(book)
+
+
+def test_the_wave_summary_reissues_the_published_snapshot(world, tmp_path):
+    field_wave(world, world["wave"])
+    publish(world["wave"].id)
+    snapshot = latest_snapshot(world["wave"])
+    result = export(scope_for(world), "summary", str(tmp_path))
+    table_file, json_file = result.files
+    document = json.loads(open(json_file.path, encoding="utf-8").read())
+    wave = document["waves"][0]
+    published = snapshot.data["groups"]
+    assert len(wave["groups"]) == len(published)
+    school = next(g for g in wave["groups"] if g["group"] == "school")
+    original = next(g for g in published if g["key"] == "school")
+    assert school["n"] == original["n"]
+    assert school["components"]["perceptions"]["value"] == \
+        original["components"]["perceptions"]["value"]
+    assert [g["suppressed"] for g in wave["groups"]] == [g["suppressed"] for g in published]
+    hidden = [g for g in wave["groups"] if g["suppressed"]]
+    assert all(set(g) == {"group", "kind", "suppressed"} for g in hidden)
+    text = open(table_file.path, encoding="utf-8").read() + json.dumps(document)
+    secrets = [world["school"].name, world["wave"].label, world["wave"].public_id,
+               world["school"].public_id, "Class 7A",
+               *(c.public_id for c in world["classes"].values())]
+    assert not [s for s in secrets if s in text]
+    rows = list(csv.DictReader(open(table_file.path, encoding="utf-8")))
+    value = next(r for r in rows if r["group"] == "school" and r["statistic"] == "value"
+                 and r["measure"] == "component:perceptions")
+    assert float(value["value"]) == original["components"]["perceptions"]["value"]
+
+
+def test_a_summary_of_an_unpublished_wave_is_refused(world, tmp_path):
+    field_wave(world, world["wave"])
+    with pytest.raises(ExportRefused, match="no published results"):
+        export(scope_for(world), "summary", str(tmp_path))
+
+
+def test_the_demo_exports_pass_the_k_and_l_checks(db, tmp_path):
+    load_all()
+    call_command("seed_demo", verbosity=0, stdout=open("/dev/null", "w"))
+    hilltop = School.objects.get(name="Hilltop Secondary")
+    waves = Wave.objects.filter(series__school=hilltop, status=Wave.Status.PUBLISHED)
+    assert waves.count() == 3
+    scope = ExportScope(agreement_id="demo", wave_ids=tuple(w.id for w in waves),
+                        school_ids=(hilltop.id,), k=10)
+    for fmt in ("csv", "parquet", "sav"):
+        result = export(scope, fmt, str(tmp_path / fmt))
+        frame = read_back(result)
+        k_found, l_found = pycanon_k_l(frame)
+        assert k_found >= 10 and l_found >= 2, fmt
+        assert len(frame) == result.report["records_out"] > 300
+        print(fmt, json.dumps(result.report))
