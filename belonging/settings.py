@@ -98,6 +98,11 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "accounts",
+    "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "accounts",
     "surveys",
     "analytics",
     "research",
@@ -157,6 +162,22 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling (django-axes, docs/security.md): failures count per username *and*
+# address together, so one person's typos never lock out a school behind one address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "surveys.ratelimit.client_address"  # honours BELONGING_PROXY_HOPS
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+# Two-factor authentication (django-otp, TOTP): optional, offered to leaders, district
+# admins, researchers and staff; the admin site asks for it from whoever has a device.
+OTP_TOTP_ISSUER = "belonging"
 
 # Login throttling (django-axes, docs/security.md): failures count per username *and*
 # address together, so one person's typos never lock out a school behind one address.
@@ -282,6 +303,23 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
     }
 }
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# A strict Content Security Policy on every response (django-csp, docs/security.md):
+# no inline script or style anywhere; data reaches scripts through json_script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
 
 # JSON lines with a request id (belonging/logs.py); never answers or identifiers.
 LOGGING = {
@@ -297,6 +335,11 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # SQL parameters hold answers and pseudonyms: never logged, whatever LOG_LEVEL says.
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        # Replaces Django's own plain-text handlers, so every line is JSON.
+        "django": {"level": "INFO", "handlers": []},
+        "django.server": {"level": "INFO", "handlers": [], "propagate": True},
+        # SQL parameters hold answers and pseudonyms: never logged, whatever LOG_LEVEL says.
+        "django.db.backends": {"level": "INFO"},
+    },
 }
