@@ -98,11 +98,6 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "accounts",
-    "csp",
-    "axes",
-    "django_otp",
-    "django_otp.plugins.otp_totp",
-    "accounts",
     "surveys",
     "analytics",
     "research",
@@ -162,22 +157,6 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-
-# Login throttling (django-axes, docs/security.md): failures count per username *and*
-# address together, so one person's typos never lock out a school behind one address.
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
-AXES_FAILURE_LIMIT = 5
-AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "surveys.ratelimit.client_address"  # honours BELONGING_PROXY_HOPS
-AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
-# Two-factor authentication (django-otp, TOTP): optional, offered to leaders, district
-# admins, researchers and staff; the admin site asks for it from whoever has a device.
-OTP_TOTP_ISSUER = "belonging"
 
 # Login throttling (django-axes, docs/security.md): failures count per username *and*
 # address together, so one person's typos never lock out a school behind one address.
@@ -286,23 +265,6 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-# A strict Content Security Policy on every response (django-csp, docs/security.md):
-# no inline script or style anywhere; data reaches scripts through json_script.
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": ["'self'"],
-        "script-src": ["'self'"],
-        "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
-        "font-src": ["'self'"],
-        "connect-src": ["'self'"],
-        "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
-        "base-uri": ["'none'"],
-        "object-src": ["'none'"],
-    }
-}
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # A strict Content Security Policy on every response (django-csp, docs/security.md):
 # no inline script or style anywhere; data reaches scripts through json_script.
