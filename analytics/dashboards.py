@@ -52,16 +52,29 @@ def series_snapshots(wave):
     return [by_id[i] for i in ids]
 
 
-def trends(snapshots, components, group_key="school"):
+def series_documents(wave, school=None):
+    """The documents a trend is drawn from: each published wave's document, or (a
+    district-wide series seen by one school) that school's part of each, in one query."""
+    snapshots = series_snapshots(wave)
+    if school is None or not wave.series.district_wide:
+        return [s.data for s in snapshots]
+    through = Snapshot.parts.through.objects.filter(
+        snapshot_id__in=[s.id for s in snapshots], snapshotpart__school=school,
+    ).select_related("snapshotpart")
+    parts = {row.snapshot_id: row.snapshotpart.data for row in through}
+    return [parts[s.id] for s in snapshots if s.id in parts]
+
+
+def trends(documents, components, group_key="school"):
     """Per component, one point per published wave: the group's mean with its 95% CI,
     or a hidden point where that wave did not publish it."""
     out = []
     for comp in components:
         points = []
-        for snap in snapshots:
-            group = next((g for g in snap.data["groups"] if g["key"] == group_key), None)
+        for data in documents:
+            group = next((g for g in data["groups"] if g["key"] == group_key), None)
             cell = component_cell(group, comp["key"])
-            wave = snap.data["wave"]
+            wave = data["wave"]
             point = {"wave": wave["label"], "season": wave["season"], "hidden": cell is None}
             if cell is not None:
                 point.update(value=cell["value"], display=cell["display"], n=cell.get("n"),
@@ -90,12 +103,13 @@ def gap(group_cell, school_cell):
 
 
 def equity(groups, school, components):
-    """Each group's gap to the school, one cell per component; no number wherever the
-    group, its cell or the school's cell is not published."""
+    """Each group's gap to the school (or district: `school` is the top group, `groups`
+    the others), one cell per component; no number wherever the group, its cell or the
+    top group's cell is not published."""
     school_cells = [component_cell(school, c["key"]) for c in components]
     rows = []
     for group in groups:
-        if group["key"] == "school":
+        if group is school:
             continue
         cells = []
         for comp, school_cell in zip(components, school_cells, strict=True):
@@ -218,24 +232,57 @@ def district_snapshots(district):
 
 
 def district_comparison(district):
-    """Schools side by side, one table per instrument version (only results of the same
-    instrument are comparable), from each school's published whole-school row."""
+    """Schools side by side from each school's own published document: one table per
+    instrument version for school series (only results of the same instrument are
+    comparable), one per district-wide series with its published district row."""
     tables = {}
     for snap in district_snapshots(district):
         data = snap.data
         inst = data["wave"]["instrument"]
         table = tables.setdefault((inst["key"], inst["version"]), {
-            "instrument": inst, "components": measured_components(data), "rows": []})
-        school = next((g for g in data["groups"] if g["key"] == "school"), None)
-        table["rows"].append({
-            "school": snap.wave.series.school, "wave": snap.wave,
-            "hidden": school is None or school.get("suppressed"),
-            "n": None if school is None else school.get("n"),
+            "instrument": inst, "components": measured_components(data), "rows": [],
+            "district": None, "series": None})
+        table["rows"].append(_school_row(snap.wave.series.school, snap.wave, data,
+                                         table["components"]))
+    return list(tables.values()) + district_wide_tables(district)
+
+
+def district_wide_tables(district):
+    """The newest published wave of each district-wide series: each school's part, and
+    the district level's whole-district row. One query per such series for its parts."""
+    rows = (Snapshot.objects.filter(wave__series__district=district)
+            .values_list("id", "wave__series_id", "wave__starts_on", "version"))
+    newest = {}
+    for sid, series_id, starts_on, version in rows:
+        if series_id not in newest or (starts_on, version) > newest[series_id][1:]:
+            newest[series_id] = (sid, starts_on, version)
+    snaps = Snapshot.objects.select_related("wave__series").in_bulk(
+        [t[0] for t in newest.values()])
+    tables = []
+    for snap in sorted(snaps.values(), key=lambda s: s.wave.series.name):
+        data = snap.data
+        components = measured_components(data)
+        parts = sorted(snap.parts.select_related("school"), key=lambda p: p.school.name)
+        top = next((g for g in data["groups"] if g["key"] == "district"), None)
+        tables.append({
+            "instrument": data["wave"]["instrument"], "components": components,
+            "series": snap.wave.series, "wave": snap.wave,
+            "rows": [_school_row(p.school, snap.wave, p.data, components, part=True)
+                     for p in parts],
+            "district": _row(top, data, components)})
+    return tables
+
+
+def _row(top, data, components):
+    return {"hidden": top is None or bool(top.get("suppressed")),
+            "n": None if top is None else top.get("n"),
             "participation": participation(data),
-            "cells": [_cell_with_ci(component_cell(school, c["key"]))
-                      for c in table["components"]],
-        })
-    return list(tables.values())
+            "cells": [_cell_with_ci(component_cell(top, c["key"])) for c in components]}
+
+
+def _school_row(school, wave, data, components, part=False):
+    top = next((g for g in data["groups"] if g["key"] == "school"), None)
+    return {"school": school, "wave": wave, "part": part, **_row(top, data, components)}
 
 
 def _cell_with_ci(cell):
@@ -245,14 +292,16 @@ def _cell_with_ci(cell):
 def district_chart_data(tables):
     charts = []
     for t_index, table in enumerate(tables):
+        rows = ([dict(table["district"], label="Whole district")] if table["district"] else [])
+        rows += [dict(r, label=r["school"].name) for r in table["rows"]]
         for c_index, comp in enumerate(table["components"]):
-            rows = [r for r in table["rows"] if r["cells"][c_index] is not None]
-            if not rows:
+            shown = [r for r in rows if r["cells"][c_index] is not None]
+            if not shown:
                 continue
             charts.append({
                 "id": f"district-{t_index}-{comp['key']}", "label": comp["component"],
                 "lo": comp["lo"], "hi": comp["hi"],
-                "groups": [r["school"].name for r in rows],
-                "values": [r["cells"][c_index]["value"] for r in rows],
-                "ci": [r["cells"][c_index]["ci"] for r in rows]})
+                "groups": [r["label"] for r in shown],
+                "values": [r["cells"][c_index]["value"] for r in shown],
+                "ci": [r["cells"][c_index]["ci"] for r in shown]})
     return charts

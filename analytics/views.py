@@ -22,8 +22,8 @@ FAVORABLE_DEFINITION = (
     "component's % favorable is the mean of its items' values."
 )
 
-BREAKDOWNS = [("class", "By class"), ("year", "By year level"), ("gender", "By gender"),
-              ("home_language", "By language at home"),
+BREAKDOWNS = [("school", "By school"), ("class", "By class"), ("year", "By year level"),
+              ("gender", "By gender"), ("home_language", "By language at home"),
               ("year_gender", "By year level and gender")]
 
 
@@ -105,22 +105,30 @@ def wave_document(request, wave, snapshot):
     return data, school
 
 
+def top_group(groups):
+    """The whole school (a school's document) or the whole district (a district-wide
+    wave's district level), if the user sees it."""
+    return next((g for g in groups if g["key"] in ("school", "district")), None)
+
+
 def dashboard_context(request, wave, snapshot):
     data, part_school = wave_document(request, wave, snapshot)
     groups = visible_groups(request.user, wave, data["groups"], part_school)
-    school = next((g for g in groups if g["key"] == "school"), None)
+    school = top_group(groups)
+    others = [g for g in groups if g is not school]
     components = dashboards.measured_components(data)
-    trend_group = "school" if school else None
-    trend_rows = (dashboards.trends(dashboards.series_snapshots(wave), components)
-                  if trend_group else [])
-    equity_view = dashboards.equity(groups, school, components) if school else None
+    trend_rows = (dashboards.trends(dashboards.series_documents(wave, part_school),
+                                    components, school["key"]) if school else [])
+    equity_view = dashboards.equity(others, school, components) if school else None
     focus = focus_group(request, groups)
     distributions = dashboards.item_distributions(data, focus)
     return {
         "wave": wave, "snapshot": snapshot, "data": data, "k": data["k"],
+        "part_school": part_school, "level": data.get("level", "school"),
+        "top_name": "district" if data.get("level") == "district" else "school",
         "caution_below": 2 * data["k"], "school": school, "groups": groups,
         "components": components, "component_rows": component_rows(data, groups),
-        "breakdowns": breakdowns(groups, components),
+        "breakdowns": breakdowns(others, components),
         "trends": trend_rows, "equity": equity_view, "focus": focus,
         "focus_choices": [g for g in groups if not g.get("suppressed")],
         "distributions": distributions,

@@ -66,3 +66,35 @@ def publish_core_waves(world, count=2, seed=11):
         wave.refresh_from_db()
         waves.append(wave)
     return waves
+
+
+def publish_district_wave(world, seed=5):
+    """A district-wide pulse wave over Hilltop (7A 24, 7B 22, 8A 3) and Lakeside (9Z 25),
+    published: one part per school and the district level."""
+    from surveys.models import School
+
+    admin, district = world["district_admin"], world["district"]
+    series = services.create_series(None, district=district, by=admin, name="District pulse",
+                                    instrument=world["instrument"], demographics=["gender"])
+    wave = services.create_wave(series, by=admin, label="Autumn 2026", season="autumn",
+                                starts_on=date(2026, 10, 1))
+    wave = services.open_wave(wave, by=admin)
+    rng = np.random.default_rng(seed)
+    specs = item_specs(series.instrument)
+    sizes = {world["classes"]["7A"]: 24, world["classes"]["7B"]: 22,
+             world["classes"]["8A"]: 3, world["other_class"]: 25}
+    rows = []
+    for cg, n in sizes.items():
+        session = services.open_session(wave, cg, by=admin)
+        for i, values in enumerate(simulate_wave(specs, n, rng=rng, latent_shift=0.1)):
+            rows.append(Response(client_id=uuid.uuid4(), wave=wave, session=session,
+                                 class_group=cg, school=cg.school, year_level=cg.year_level,
+                                 gender="girl" if i % 2 else "boy",
+                                 **{f"v{j + 1:02d}": None if np.isnan(v) else int(v)
+                                    for j, v in enumerate(values)}))
+    Response.objects.bulk_create(rows)
+    services.close_wave(wave, by=admin)
+    publish(wave.id)
+    wave.refresh_from_db()
+    assert School.objects.filter(district=district).count() == 2
+    return wave

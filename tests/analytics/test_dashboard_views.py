@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from analytics import dashboards, practices
 from analytics.models import Snapshot
-from tests.analytics.dashboard_seed import publish_core_waves
+from tests.analytics.dashboard_seed import publish_core_waves, publish_district_wave
 
 pytestmark = pytest.mark.django_db
 
@@ -278,3 +278,52 @@ def test_each_role_finds_its_dashboards_on_the_results_page(client, world, waves
     for persona in ("researcher", "other_leader"):
         _, html = page(client, world[persona], "/results/")
         assert dashboard_url(waves[-1]) not in html
+
+
+@pytest.fixture
+def district_wave(world):
+    return publish_district_wave(world)
+
+
+def test_a_district_wide_wave_shows_the_district_level_to_the_district_admin(
+        client, world, district_wave):
+    status, html = page(client, world["district_admin"], dashboard_url(district_wave))
+    assert status == 200
+    data = snapshot_of(district_wave)
+    top = next(g for g in data["groups"] if g["key"] == "district")
+    assert "Whole district" in html and "By school" in html
+    assert top["components"]["perceptions"]["display"] in html
+    assert "gap to the whole district" in html.lower()
+    assert f"?school={world['school'].public_id}" in html
+
+
+def test_a_leader_sees_only_their_schools_part_of_a_district_wide_wave(
+        client, world, district_wave):
+    status, html = page(client, world["leader"], dashboard_url(district_wave))
+    assert status == 200
+    assert "Hilltop (its part of a district-wide wave)" in html
+    assert "Whole school" in html and "Whole district" not in html and "9Z" not in html
+    other = dashboard_url(district_wave) + f"?school={world['other_school'].public_id}"
+    assert page(client, world["leader"], other)[0] == 404
+    status, html = page(client, world["teacher"], dashboard_url(district_wave))
+    assert status == 200
+    assert {r["group"] for r in parse(html).rows} == {
+        "class:" + world["classes"]["7A"].public_id}
+
+
+def test_the_district_page_puts_each_schools_part_beside_the_district_row(
+        client, world, district_wave):
+    url = f"/districts/{world['district'].public_id}/results/"
+    status, html = page(client, world["district_admin"], url)
+    assert status == 200
+    snap = Snapshot.objects.filter(wave=district_wave).order_by("-version").first()
+    for part in snap.parts.select_related("school"):
+        school = next(g for g in part.data["groups"] if g["key"] == "school")
+        assert f'data-school="{part.school.public_id}"' in html
+        if not school["suppressed"]:
+            assert school["components"]["perceptions"]["display"] in html
+    assert 'data-school="district"' in html and "Whole district" in html
+    charts = json.loads(re.search(
+        r'<script id="dashboard-charts" type="application/json">(.*?)</script>', html,
+        re.S).group(1))
+    assert charts["district"][0]["groups"][0] == "Whole district"
