@@ -71,6 +71,9 @@ def rows():
         ("get", "/api/v1/waves/", {"leader": 200, "teacher": 200, "district_admin": 200,
                                    "researcher": 403, "other_leader": 200}),
         ("get", "/districts/{district}/", {"district_admin": 200}),
+        ("get", "/districts/{district}/results/", {"district_admin": 200}),
+        ("get", "/results/", {"leader": 200, "teacher": 200, "district_admin": 200,
+                              "researcher": 200, "other_leader": 200}),
     ]
 
 
