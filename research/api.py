@@ -110,7 +110,8 @@ class AgreementExports(ResearchView):
         return ApiResponse([job_json(j) for j in agreement.jobs.select_related("agreement")])
 
     @extend_schema(request=ExportIn,
-                   responses={202: JobOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut})
+                   responses={202: JobOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut,
+                              429: ErrorOut})
     def post(self, request, public_id):
         agreement = services.researcher_agreement(request.user, public_id)
         data = request.data if isinstance(request.data, dict) else {}
@@ -148,7 +149,8 @@ def not_ready(job):
     body = job_json(job)
     if job.status == ExportJob.Status.FAILED:
         return ApiResponse({**body, "detail": job.error}, status=410)
-    return ApiResponse({**body, "detail": "The export is not ready yet."}, status=409)
+    return ApiResponse({**body, "detail": "The export is not ready yet."}, status=409,
+                       headers={"Retry-After": "1"})
 
 
 class ExportStatus(ResearchView):

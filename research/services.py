@@ -133,6 +133,11 @@ def refuse(by, agreement_id, message, *, status=403, **detail):
     raise ExportDenied(message, status=status)
 
 
+# Exports share the workers with publishing: a researcher waits for one to finish
+# before queueing more than this many.
+MAX_ACTIVE_JOBS = 3
+
+
 def request_export(agreement, *, by, fmt):
     from .jobs import send_on_commit
 
@@ -153,6 +158,11 @@ def request_export(agreement, *, by, fmt):
         labels = ", ".join(str(w) for w in unpublished)
         refuse(by, agreement.public_id, f"Not yet published: {labels}. Exports contain "
                "published waves only.", format=fmt)
+    active = ExportJob.objects.filter(requested_by=by, status__in=[
+        ExportJob.Status.CREATED, ExportJob.Status.RUNNING]).count()
+    if active >= MAX_ACTIVE_JOBS:
+        refuse(by, agreement.public_id, f"You have {active} exports waiting or running; "
+               "request more when one has finished.", status=429, format=fmt)
     job = ExportJob.objects.create(agreement=agreement, requested_by=by, format=fmt)
     audit(by, "export.requested", target=agreement.public_id, job=job.public_id, format=fmt)
     send_on_commit(job)

@@ -45,6 +45,7 @@ def test_request_202_then_409_with_progress_then_the_file(client, world, agreeme
     waiting = client.get(response["Location"], **auth(token))
     assert waiting.status_code == 409
     assert waiting.json()["status"] == "created" and waiting.json()["progress"] == 0
+    assert waiting["Retry-After"] == "1"
 
     claimed = jobs.claim_job(job.id)
     jobs._progress_for(claimed)(40, "generalising quasi-identifiers")

@@ -282,3 +282,25 @@ def test_jobs_the_broker_never_got_are_sent_again(world, agreement):
     later = timezone.now() + timedelta(minutes=2)
     assert [j.pk for j in ExportJob.objects.filter(status="created", step="")] == [job.pk]
     assert jobs.resend_pending(now=later) == 1
+
+
+def test_a_researcher_queues_at_most_three_exports_at_once(world, agreement):
+    for _ in range(research.MAX_ACTIVE_JOBS):
+        request(agreement, world)
+    with pytest.raises(research.ExportDenied, match="3 exports waiting or running") as refused:
+        request(agreement, world)
+    assert refused.value.status == 429
+    jobs.fail_job(jobs.claim_job(ExportJob.objects.order_by("id").first().id), "stopped")
+    assert request(agreement, world).status == ExportJob.Status.CREATED
+
+
+def test_the_beat_schedule_runs_the_clean_up_and_resend_tasks(settings, world, done_job):
+    from belonging.celery import app
+    from research import tasks
+
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    for name in ("research.tasks.delete_expired_exports", "research.tasks.resend_export_jobs"):
+        assert name in scheduled and name in app.tasks
+    ExportJob.objects.filter(pk=done_job.pk).update(expires_at=timezone.now())
+    assert tasks.delete_expired_exports.delay().get() == {"deleted": 1}
+    assert not jobs.job_dir(done_job).exists()
