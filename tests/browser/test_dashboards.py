@@ -131,7 +131,8 @@ def test_the_printed_report_has_pages_no_navigation_and_the_same_suppression(
 def test_the_teacher_sees_only_their_own_class(chromium, live_server, world, waves):
     context, page = logged_in(chromium, live_server, world["teacher"])
     try:
-        page.goto(f"{live_server.url}/results/")
+        page.goto(f"{live_server.url}/")
+        page.get_by_role("link", name="Published results and dashboards").click()
         page.get_by_role("link", name="Dashboard for Autumn 2026").click()
         page.wait_for_url(f"**/waves/{waves[-1].public_id}/dashboard/")
         body = page.locator("main").inner_text()
