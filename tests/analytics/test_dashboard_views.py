@@ -87,6 +87,7 @@ def test_the_leader_sees_cards_trends_equity_items_participation_and_practices(
     assert f"{data['participation']['responses']} responses from " \
            f"{data['participation']['enrolment']} enrolled students" in html
     assert "Change since Spring 2026" in html
+    assert "Hilltop" in html and "district-wide" not in html
     assert "% favorable is the share of valid answers" in html
     # Trends list both published waves, oldest first.
     assert html.index("<th scope=\"row\">Spring 2026</th>") < \

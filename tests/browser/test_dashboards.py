@@ -6,10 +6,8 @@ screenshots in test-artifacts/ for people to look at."""
 import re
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
-from tests.analytics.dashboard_seed import publish_core_waves
+from tests.analytics.dashboard_seed import publish_core_waves, publish_district_wave
 from tests.browser.conftest import ARTIFACTS, axe_violations, new_context, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,6 +17,7 @@ STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 
 WATCH_CSP = ("window.__csp = []; document.addEventListener('securitypolicyviolation', "
              "(e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
 DESKTOP = {"width": 1280, "height": 900}
+PASSWORD = "correct horse battery"  # tests.conftest.make_user
 
 
 @pytest.fixture
@@ -27,17 +26,18 @@ def waves(world):
 
 
 def logged_in(chromium, live_server, user, **options):
-    """A browser context with the user's session cookie (the login form has its own
-    tests), watching for CSP violations."""
-    client = Client()
-    client.force_login(user)
+    """A browser context logged in through the login form (which works without
+    JavaScript too), watching for CSP violations."""
     context = new_context(chromium, **{**DESKTOP, **options})
-    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": live_server.url,
-                          "value": client.cookies[settings.SESSION_COOKIE_NAME].value}])
     context.add_init_script(WATCH_CSP)
     context.route(re.compile(r".*/(dashboard|results)/(\?.*)?$"), with_strict_csp)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
     return context, page
 
 
@@ -182,5 +182,38 @@ def test_other_roles_see_no_dashboard(chromium, live_server, world, waves, perso
         page.goto(f"{live_server.url}/results/")
         assert "No published results are visible to you yet." in page.locator("main").inner_text()
         assert axe_violations(page) == []
+    finally:
+        context.close()
+
+
+def test_a_district_wide_wave_district_level_and_a_schools_part(chromium, live_server, world):
+    wave = publish_district_wave(world)
+    context, page = logged_in(chromium, live_server, world["district_admin"])
+    try:
+        page.goto(f"{live_server.url}/waves/{wave.public_id}/dashboard/")
+        assert page.get_by_role("heading", name="Equity: each group's gap to the whole district")
+        assert page.locator("table.breakdown[data-kind='school']").count() == 1
+        assert drawn_charts(page) >= 2
+        assert csp_violations(page) == []
+        assert axe_violations(page) == []
+        screenshot(page, "dashboard-district-level")
+        page.get_by_role("link", name="Hilltop").first.click()
+        page.wait_for_url(f"**?school={world['school'].public_id}")
+        assert "Hilltop (its part of a district-wide wave)" in page.locator("main").inner_text()
+        assert axe_violations(page) == []
+        page.goto(f"{live_server.url}/districts/{world['district'].public_id}/results/")
+        assert page.locator("tr.district-row", has_text="Whole district").count() == 1
+        assert axe_violations(page) == []
+        screenshot(page, "dashboard-district-wide-table")
+    finally:
+        context.close()
+    context, page = logged_in(chromium, live_server, world["other_leader"])
+    try:
+        page.goto(f"{live_server.url}/waves/{wave.public_id}/dashboard/")
+        body = page.locator("main").inner_text()
+        assert "Lakeside (its part of a district-wide wave)" in body and "Hilltop" not in body
+        response = page.goto(f"{live_server.url}/waves/{wave.public_id}/dashboard/"
+                             f"?school={world['school'].public_id}")
+        assert response.status == 404
     finally:
         context.close()
