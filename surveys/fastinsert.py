@@ -22,7 +22,7 @@ import weakref
 from contextlib import nullcontext
 from functools import lru_cache
 
-from django.db import IntegrityError, ProgrammingError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from .models import ANSWER_COLUMNS, ClassGroup, OptOut, Response, Series, Session, Wave
 
@@ -148,7 +148,7 @@ def insert(public_id, rules, data, now, grace):
             return _execute(cursor, rules.linked, rules.active_consent, params)
     except IntegrityError:  # the pseudonym already answered in this wave
         return False
-    except ProgrammingError as exc:
+    except DatabaseError as exc:
         if getattr(exc.__cause__, "pgcode", None) != UNDEFINED_PREPARED_STATEMENT:
             raise
         _prepared.pop(connection.connection, None)  # e.g. DISCARD ALL by a pooler

@@ -222,3 +222,19 @@ def test_a_response_checked_against_settings_that_changed_since_is_checked_again
     assert response.status_code == 400
     assert response.json()["field"] == "demographics"
     assert Response.objects.count() == 1
+
+
+def test_a_prepared_statement_the_connection_lost_is_prepared_again(client, world, session):
+    """A pooler's DISCARD ALL drops prepared statements: nothing is lost meanwhile."""
+    assert post(client, session, body(world)).status_code == 201
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")
+    assert post(client, session, body(world)).status_code == 201  # by the reference path
+    third = body(world)
+    with CaptureQueriesContext(connection) as ctx:
+        assert post(client, session, third).status_code == 201
+    if connection.vendor == "postgresql":
+        assert [q["sql"].split()[0] for q in ctx.captured_queries
+                if "SAVEPOINT" not in q["sql"]] == ["PREPARE", "EXECUTE"]
+    assert Response.objects.count() == 3
