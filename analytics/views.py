@@ -68,11 +68,12 @@ def breakdowns(groups, components):
 def focus_group(request, groups):
     """The group whose item distributions are drawn: one of the predefined groups the
     user may see (?group=<key>), else the school, else the first visible group."""
-    by_key = {g["key"]: g for g in groups}
+    by_key = {g["key"]: g for g in groups if not g.get("suppressed")}
     wanted = request.GET.get("group", "")
     if wanted in by_key:
         return by_key[wanted]
-    return by_key.get("school") or next((g for g in groups if not g.get("suppressed")), None)
+    top = top_group(by_key.values())
+    return top or next(iter(by_key.values()), None)
 
 
 def suggestion(school, components):

@@ -328,3 +328,13 @@ def test_the_district_page_puts_each_schools_part_beside_the_district_row(
         r'<script id="dashboard-charts" type="application/json">(.*?)</script>', html,
         re.S).group(1))
     assert charts["district"][0]["groups"][0] == "Whole district"
+
+
+def test_the_item_answers_can_be_shown_for_a_published_group_only(client, world, waves):
+    data = snapshot_of(waves[-1])
+    shown = next(g for g in data["groups"] if g["kind"] == "class" and not g["suppressed"])
+    hidden = "class:" + world["classes"]["8A"].public_id
+    _, html = page(client, world["leader"], dashboard_url(waves[-1]) + f"?group={shown['key']}")
+    assert f"Shares of answers for <strong>{shown['label']}</strong>" in html
+    _, html = page(client, world["leader"], dashboard_url(waves[-1]) + f"?group={hidden}")
+    assert "Shares of answers for <strong>Whole school</strong>" in html
