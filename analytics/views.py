@@ -6,6 +6,7 @@ their data through json_script and static/js/dashboard.js, beside the same table
 """
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import render
 
@@ -156,8 +157,10 @@ def wave_dashboard(request, public_id):
 def district_dashboard(request, public_id):
     district = access.get_district_for_user(request.user, public_id, VIEW_DISTRICT)
     comparison = dashboards.district_comparison(district)
+    shown = {r["school"].id for t in comparison for r in t["rows"]}
     return render(request, "district/dashboard.html", {
         "district": district, "k": district.min_cell_size, "tables": comparison,
+        "not_yet": [s for s in district.schools.order_by("name") if s.id not in shown],
         "charts": {"district": dashboards.district_chart_data(comparison)},
     })
 
@@ -165,9 +168,12 @@ def district_dashboard(request, public_id):
 @login_required
 def results_home(request):
     """Published waves of every school where the user may see results (a teacher: for
-    their own classes), so each role can find its dashboards."""
+    their own classes), and district-wide waves covering those schools, so each role
+    can find its dashboards (what each then sees is decided by the dashboard)."""
     schools = access.schools_for_user(request.user, VIEW_CLASS_RESULTS)
-    waves = (Wave.objects.filter(series__school__in=schools, status=Wave.Status.PUBLISHED)
-             .select_related("series__school").order_by("series__school__name",
-                                                         "series__name", "-starts_on"))
+    covering = Q(series__school__in=schools) | Q(
+        series__district__in=schools.values("district_id"))
+    waves = (Wave.objects.filter(covering, status=Wave.Status.PUBLISHED)
+             .select_related("series__school", "series__district")
+             .order_by("series__school__name", "series__name", "-starts_on"))
     return render(request, "analytics/results_home.html", {"waves": waves})

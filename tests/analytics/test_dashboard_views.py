@@ -267,7 +267,8 @@ def test_the_district_admin_sees_schools_side_by_side(client, world, waves):
     school = next(g for g in data["groups"] if g["key"] == "school")
     assert "Hilltop" in html and "Autumn 2026" in html
     assert school["components"]["motivations"]["display"] in html
-    assert "Lakeside" not in html  # nothing published there
+    assert "No published results yet: Lakeside." in html
+    assert 'data-school="' + world["other_school"].public_id not in html
     for persona in ("leader", "teacher", "researcher", "other_leader"):
         assert page(client, world[persona], url)[0] == 404
 
@@ -338,3 +339,12 @@ def test_the_item_answers_can_be_shown_for_a_published_group_only(client, world,
     assert f"Shares of answers for <strong>{shown['label']}</strong>" in html
     _, html = page(client, world["leader"], dashboard_url(waves[-1]) + f"?group={hidden}")
     assert "Shares of answers for <strong>Whole school</strong>" in html
+
+
+def test_district_wide_waves_are_listed_for_the_schools_they_cover(client, world, district_wave):
+    for persona in ("leader", "teacher", "district_admin", "other_leader"):
+        _, html = page(client, world[persona], "/results/")
+        assert dashboard_url(district_wave) in html, persona
+        assert "Riverside (district-wide)" in html
+    _, html = page(client, world["researcher"], "/results/")
+    assert dashboard_url(district_wave) not in html

@@ -157,7 +157,8 @@ def test_the_district_admin_sees_schools_side_by_side(chromium, live_server, wor
         page.wait_for_url("**/results/")
         table = page.locator("table.district")
         assert "Hilltop" in table.inner_text() and "Autumn 2026" in table.inner_text()
-        assert "Lakeside" not in page.locator("main").inner_text()  # nothing published
+        assert "Lakeside" not in table.inner_text()  # nothing published there
+        assert page.locator("#not-yet").inner_text() == "No published results yet: Lakeside."
         assert drawn_charts(page) == 4
         assert csp_violations(page) == []
         assert axe_violations(page) == []
