@@ -101,6 +101,8 @@ def test_requesting_and_downloading_on_the_page(client, world, agreement,
     html = client.get("/research/").content.decode()
     link = f'href="/research/exports/{job.public_id}/download/"'
     assert link in html and f"Download {job.file_name}" in html
+    report = job.report  # what the exporter generalised or suppressed, summarised
+    assert f"{report['records_out']} of {report['records_in']} records kept" in html
     download = client.get(f"/research/exports/{job.public_id}/download/")
     assert download.status_code == 200
     assert download["Content-Disposition"].startswith("attachment;")
