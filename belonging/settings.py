@@ -240,6 +240,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Read published, suppressed snapshots; submit student responses.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "belonging.api_schema.document_auth_errors",  # 401/403 on every protected operation
+    ],
 }
 
 # Privacy defaults (DESIGN.md): minimum cell size, and the bounds a district may set.
