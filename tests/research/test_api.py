@@ -56,8 +56,9 @@ def test_request_202_then_409_with_progress_then_the_file(client, world, agreeme
     finished(claimed)
     ready = client.get(response["Location"], **auth(token))
     assert ready.status_code == 200
-    assert ready["Content-Disposition"] == 'attachment; filename="responses.csv"'
-    assert b"".join(ready.streaming_content).startswith(b"school,")
+    job.refresh_from_db()
+    assert ready["Content-Disposition"] == f'attachment; filename="{job.file_name}"'
+    assert b"".join(ready.streaming_content)[:4] == b"PK\x03\x04"  # the CSV and its report
     assert AuditEvent.objects.filter(action="export.downloaded").count() == 1
     assert ApiToken.objects.get().last_used_at is not None
 

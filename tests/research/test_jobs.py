@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
 
+from analytics.exporters import export
 from analytics.exporters.scope import ExportFile, ExportResult
 from research import jobs
 from research import services as research
@@ -29,16 +30,16 @@ def waiting_job(agreement, world, fmt="csv"):
                                     format=fmt)
 
 
-def finished(job, names=("responses.csv",)):
-    """Finish a claimed job with files written into its directory, as an exporter does."""
+def finished(job):
+    """Finish a claimed job with the real exporter, step by step as run_job does."""
     out = jobs.job_dir(job)
-    out.mkdir(parents=True, exist_ok=True)
-    files = []
-    for name in names:
-        (out / name).write_text("school,perceptions\nS1,3\n")
-        files.append(ExportFile(path=str(out / name), name=name, media_type="text/csv"))
-    return jobs.finish_job(job, ExportResult(files=files, rows=1, report={"suppressed": 0}),
-                           out)
+    result = export(job.agreement.scope(), job.format, str(out), jobs._progress_for(job))
+    return jobs.finish_job(job, result, out)
+
+
+def zip_names(job):
+    with zipfile.ZipFile(jobs.export_dir() / job.file_path) as archive:
+        return sorted(archive.namelist())
 
 
 @pytest.fixture
@@ -186,30 +187,40 @@ def test_a_job_under_an_ended_agreement_fails_with_the_reason(world, agreement):
 
 def test_a_finished_job_has_its_file_rows_report_and_a_24_hour_link(world, done_job):
     assert done_job.status == ExportJob.Status.DONE and done_job.progress == 100
-    assert done_job.file_name == "responses.csv" and done_job.rows == 1
-    assert done_job.report == {"suppressed": 0}
+    name = f"belonging-{done_job.agreement.public_id}-csv"
+    assert done_job.file_name == f"{name}.zip" and done_job.rows == 45  # 3 classes x 15
+    assert zip_names(done_job) == [f"{name}-report.json", f"{name}.csv"]
+    assert done_job.report["records_out"] == 45 and done_job.report["k"] == 10
     assert done_job.expires_at - done_job.finished_at == timedelta(hours=24)
     assert (jobs.export_dir() / done_job.file_path).is_file()
     event = AuditEvent.objects.get(action="export.completed")
-    assert event.detail["file"] == "responses.csv" and event.detail["rows"] == 1
+    assert event.detail["file"] == done_job.file_name and event.detail["rows"] == 45
 
 
-def test_several_files_are_offered_as_one_zip(world, agreement):
-    job = jobs.claim_job(request(agreement, world, "csv").id)
-    job = finished(job, names=("responses.csv", "report.json"))
-    assert job.file_name == f"belonging-{agreement.public_id}-csv.zip"
-    with zipfile.ZipFile(jobs.export_dir() / job.file_path) as archive:
-        assert sorted(archive.namelist()) == ["report.json", "responses.csv"]
-    assert [p.name for p in jobs.job_dir(job).iterdir()] == [job.file_name]
+def test_one_file_is_offered_as_it_is_several_as_one_zip(world, agreement):
+    out = jobs.job_dir(jobs.claim_job(request(agreement, world).id))
+    out.mkdir(parents=True)
+    (out / "a.csv").write_text("x\n")
+    (out / "a.json").write_text("{}")
+    job = ExportJob.objects.get()
+    one = jobs.finish_job(job, ExportResult(files=[ExportFile(str(out / "a.csv"), "a.csv",
+                                                              "text/csv")]), out)
+    assert (one.file_name, one.media_type) == ("a.csv", "text/csv")
+    two = jobs.finish_job(job, ExportResult(files=[
+        ExportFile(str(out / "a.csv"), "a.csv", "text/csv"),
+        ExportFile(str(out / "a.json"), "a.json", "application/json")]), out)
+    assert two.file_name == f"belonging-{agreement.public_id}-csv.zip"
+    assert zip_names(two) == ["a.csv", "a.json"]
+    assert sorted(p.name for p in out.iterdir()) == [two.file_name]  # originals removed
 
 
 def test_download_is_audited_with_the_file(world, done_job):
     job, path = jobs.open_download(world["researcher"], done_job.public_id)
-    assert path.read_text().startswith("school,")
+    assert zipfile.is_zipfile(path) and path.name == job.file_name
     event = AuditEvent.objects.get(action="export.downloaded")
     assert event.actor == world["researcher"]
     assert event.target == done_job.agreement.public_id
-    assert event.detail == {"job": done_job.public_id, "file": "responses.csv"}
+    assert event.detail == {"job": done_job.public_id, "file": done_job.file_name}
 
 
 def test_revocation_stops_a_download_at_once_and_deletes_the_file(world, done_job):
@@ -257,7 +268,7 @@ def test_clean_up_deletes_expired_files_only(world, agreement):
     assert not jobs.job_dir(old).exists()
     assert (jobs.export_dir() / keep.file_path).is_file()
     event = AuditEvent.objects.get(action="export.files_deleted")
-    assert event.detail["job"] == old.public_id and event.detail["file"] == "responses.csv"
+    assert event.detail["job"] == old.public_id and event.detail["file"] == old.file_name
     assert jobs.delete_expired_files() == 0
 
 
