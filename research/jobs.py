@@ -71,7 +71,9 @@ def resend_pending(now=None):
 def claim_job(job_id):
     """Move a created job to running and return it; None if another runner has it."""
     with transaction.atomic():
-        job = (ExportJob.objects.select_for_update(skip_locked=True)
+        # Lock the job row only (`of`): a lock on its agreement (another job's claim, a
+        # revocation) must not make this job look taken.
+        job = (ExportJob.objects.select_for_update(skip_locked=True, of=("self",))
                .select_related("agreement").filter(pk=job_id).first())
         if job is None or job.status != ExportJob.Status.CREATED:
             return None

@@ -125,6 +125,33 @@ def test_a_locked_job_is_skipped_not_waited_for(world, published):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_lock_on_the_agreement_does_not_hide_its_jobs(world, published):
+    """Only the job row is locked: another job of the same agreement being claimed (or
+    the agreement being revoked) holds the agreement row, and this job still runs."""
+    from tests.research.conftest import make_agreement
+
+    agreement = make_agreement(world, [published])
+    job = waiting_job(agreement, world)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_agreement():
+        with transaction.atomic():
+            Agreement.objects.select_for_update().get(pk=agreement.pk)
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold_the_agreement)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        assert jobs.claim_job(job.id) is not None
+    finally:
+        release.set()
+        holder.join()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_two_concurrent_runners_claim_a_job_once(world, published):
     from tests.research.conftest import make_agreement
 
