@@ -1,9 +1,9 @@
 """The data-sharing workflow: plain functions taking the acting user, each writing an
 audit event (who, which agreement, which file, when; never answers or identifiers).
 
-`request_export` is what a researcher's click or API call runs; it enqueues
-`research.tasks.run_export` on commit. `run_job` is the plain function the task runs
-(tests call it directly); a row lock makes sure a job never runs twice.
+`request_export` is what a researcher's click or API call runs; it sends the job to
+`research.tasks.run_export` on commit. Running, downloading and deleting files are in
+research/jobs.py.
 """
 
 from pathlib import Path
