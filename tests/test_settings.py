@@ -152,6 +152,20 @@ def test_production_defaults(tmp_path):
     assert int(setting(env, "SECURE_HSTS_SECONDS")) >= 31536000
 
 
+def test_production_security_settings(tmp_path):
+    """docs/security.md: the CSP, lock-out and log settings as production computes them."""
+    env = production_env(tmp_path)
+    policy = setting(env, "CONTENT_SECURITY_POLICY")
+    for directive in ("'default-src': [\"'self'\"]", "'script-src': [\"'self'\"]",
+                      "'style-src': [\"'self'\"]", "'frame-ancestors': [\"'none'\"]"):
+        assert directive in policy, directive
+    assert "unsafe" not in policy
+    assert setting(env, "AXES_LOCKOUT_PARAMETERS") == "[['username', 'ip_address']]"
+    assert setting(env, "X_FRAME_OPTIONS") == "'DENY'"
+    assert setting(env, "SECURE_REFERRER_POLICY") == "'same-origin'"
+    assert "JsonFormatter" in setting(env, "LOGGING")
+
+
 def test_every_settings_variable_is_known_to_this_test():
     """A variable added to settings.py must be added here, to docs/configuration.md
     and to .env.example (see the next test)."""

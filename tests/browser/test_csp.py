@@ -164,3 +164,14 @@ def test_the_api_answers_carry_the_policy_too(watched, live_server, world):
     reply = page.request.get(f"{base}/api/schema/")
     assert "default-src 'self'" in reply.headers["content-security-policy"]
     assert reply.text().startswith("openapi")
+
+
+def test_the_api_docs_run_under_the_policy_from_this_host_only(watched, live_server, world):
+    page, base = watched, live_server.url
+    hosts = set()
+    page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+    log_in(page, base, "leader")
+    visit(page, f"{base}/api/docs/")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=15_000)  # rendered the schema
+    assert_clean(page, "api docs")
+    assert hosts == {base.split("/")[2]}, hosts
