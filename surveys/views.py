@@ -2,7 +2,6 @@
 
 import segno
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.shortcuts import redirect, render
@@ -15,15 +14,6 @@ from .models import Membership, Series, Session, Wave
 from .permissions import MANAGE_WAVES, RUN_SESSIONS, VIEW_DISTRICT, VIEW_RESULTS
 
 Role = Membership.Role
-
-
-class LoginView(auth_views.LoginView):
-    template_name = "login.html"
-
-    def form_invalid(self, form):
-        username = form.data.get("username", "")[:150]
-        services.audit(None, "login.failed", target=username)
-        return super().form_invalid(form)
 
 
 @login_required
