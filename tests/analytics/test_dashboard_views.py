@@ -355,3 +355,36 @@ def test_district_wide_waves_are_listed_for_the_schools_they_cover(client, world
         assert "Riverside (district-wide)" in html
     _, html = page(client, world["researcher"], "/results/")
     assert dashboard_url(district_wave) not in html
+
+
+ITEM = {"key": "q1", "text": {"en": "I feel like I belong at school."}, "lo": 1, "hi": 4,
+        "labels": {"en": ["Strongly disagree", "Disagree", "Agree", "Strongly agree"]},
+        "reverse_keyed": False}
+DOC = {"components": [{"key": "perceptions", "component": "perceptions", "validated": True,
+                       "lo": 1, "hi": 4, "items": ["q1"]}], "items": [ITEM]}
+
+
+def test_a_banded_share_is_listed_as_its_band_and_not_drawn():
+    options = {"1": {"value": None, "display": "5% or less"}, "2": {"value": 20,
+                                                                 "display": "20%"},
+               "3": {"value": 45, "display": "45%"}, "4": None}
+    group = {"key": "school", "suppressed": False,
+             "items": {"q1": {"options": options, "favorable": {"display": "77%"}}}}
+    dist = dashboards.item_distributions(DOC, group)
+    shares = dist[0]["rows"][0]["shares"]
+    assert [s["display"] for s in shares] == ["5% or less", "20%", "45%", None]
+    chart = dashboards.chart_data([], None, dist)["items"][0]
+    assert chart["shares"] == [[None], [20], [45], [None]]  # nothing drawn for 1 and 4
+
+
+def test_a_trend_point_is_hidden_where_a_wave_did_not_publish_the_group():
+    def doc(label, cell):
+        return {"wave": {"label": label, "season": "autumn"}, "groups": [
+            {"key": "school", "suppressed": False, "components": {"perceptions": cell}}]}
+    shown = {"value": 2.9, "display": "2.90", "ci95": 0.1, "n": 40, "favorable": 70}
+    hidden = {"value": None, "display": None}
+    rows = dashboards.trends([doc("A", shown), doc("B", hidden)], DOC["components"])
+    first, second = rows[0]["points"]
+    assert first["ci"] == [2.8, 3.0] and first["display"] == "2.90"
+    assert second == {"wave": "B", "season": "autumn", "hidden": True}
+    assert dashboards.chart_data(rows, None, [])["trends"][0]["values"] == [2.9, None]
