@@ -10,6 +10,8 @@ published), and a mean's position on its scale (for ranking components only).
 
 import math
 
+from django.db.models.fields.json import KeyTransform
+
 from .models import Snapshot
 
 Z95 = 1.96
@@ -226,9 +228,29 @@ def district_snapshots(district):
     for sid, school_id, starts_on, version in rows:
         if school_id not in newest or (starts_on, version) > newest[school_id][1:]:
             newest[school_id] = (sid, starts_on, version)
-    by_id = Snapshot.objects.select_related("wave__series__school").in_bulk(
+    by_id = slim(Snapshot.objects.select_related("wave__series__school")).in_bulk(
         [t[0] for t in newest.values()])
     return sorted(by_id.values(), key=lambda s: s.wave.series.school.name)
+
+
+def slim(queryset):
+    """Only what the side-by-side tables read of each document, so a district of a
+    hundred schools does not load a hundred whole documents: the wave, the components,
+    participation and the first group (the presentation sorts the whole school first)."""
+    return queryset.defer(*[f for f in ("data", "published", "relations")
+                            if f in {x.name for x in queryset.model._meta.fields}]).annotate(
+        doc_wave=KeyTransform("wave", "data"),
+        doc_components=KeyTransform("components", "data"),
+        doc_participation=KeyTransform("participation", "data"),
+        doc_top=KeyTransform("0", KeyTransform("groups", "data")))
+
+
+def slim_document(obj):
+    top = obj.doc_top
+    if not top or top.get("key") != "school":
+        return obj.data  # not sorted as expected: read the whole document
+    return {"wave": obj.doc_wave, "components": obj.doc_components,
+            "participation": obj.doc_participation, "groups": [top]}
 
 
 def district_comparison(district):
@@ -237,7 +259,7 @@ def district_comparison(district):
     comparable), one per district-wide series with its published district row."""
     tables = {}
     for snap in district_snapshots(district):
-        data = snap.data
+        data = slim_document(snap)
         inst = data["wave"]["instrument"]
         table = tables.setdefault((inst["key"], inst["version"]), {
             "instrument": inst, "components": measured_components(data), "rows": [],
@@ -262,13 +284,13 @@ def district_wide_tables(district):
     for snap in sorted(snaps.values(), key=lambda s: s.wave.series.name):
         data = snap.data
         components = measured_components(data)
-        parts = sorted(snap.parts.select_related("school"), key=lambda p: p.school.name)
+        parts = sorted(slim(snap.parts.select_related("school")), key=lambda p: p.school.name)
         top = next((g for g in data["groups"] if g["key"] == "district"), None)
         tables.append({
             "instrument": data["wave"]["instrument"], "components": components,
             "series": snap.wave.series, "wave": snap.wave,
-            "rows": [_school_row(p.school, snap.wave, p.data, components, part=True)
-                     for p in parts],
+            "rows": [_school_row(p.school, snap.wave, slim_document(p), components,
+                                 part=True) for p in parts],
             "district": _row(top, data, components)})
     return tables
 

@@ -29,10 +29,10 @@ def item_specs(instrument):
     return specs
 
 
-def answer(wave, world, rng, shift):
+def answer(wave, world, rng, shift, sizes=SIZES):
     specs = item_specs(wave.series.instrument)
     rows = []
-    for name, n in SIZES.items():
+    for name, n in sizes.items():
         cg = world["classes"][name]
         session = services.open_session(wave, cg, by=world["leader"])
         matrix = simulate_wave(specs, n, rng=rng, latent_shift=shift)

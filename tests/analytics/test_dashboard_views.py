@@ -6,6 +6,7 @@ import json
 import re
 from html.parser import HTMLParser
 
+import numpy as np
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -388,3 +389,32 @@ def test_a_trend_point_is_hidden_where_a_wave_did_not_publish_the_group():
     assert first["ci"] == [2.8, 3.0] and first["display"] == "2.90"
     assert second == {"wave": "B", "season": "autumn", "hidden": True}
     assert dashboards.chart_data(rows, None, [])["trends"][0]["values"] == [2.9, None]
+
+
+def test_the_district_page_query_count_does_not_grow_with_schools(client, world, wave1):
+    from datetime import date
+
+    from analytics.publishing import publish
+    from surveys import services
+    from tests.analytics.dashboard_seed import answer
+
+    url = f"/districts/{world['district'].public_id}/results/"
+    client.force_login(world["district_admin"])
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    other = {"leader": world["other_leader"], "school": world["other_school"],
+             "classes": {"7A": world["other_class"]}}
+    series = services.create_series(world["other_school"], by=world["other_leader"],
+                                    name="Pulse", instrument=world["instrument"],
+                                    demographics=["gender"])
+    wave = services.create_wave(series, by=world["other_leader"], label="Autumn",
+                                season="autumn", starts_on=date(2026, 10, 1))
+    wave = services.open_wave(wave, by=world["other_leader"])
+    answer(wave, other, np.random.default_rng(1), 0.0, sizes={"7A": 25})
+    services.close_wave(wave, by=world["other_leader"])
+    publish(wave.id)
+    with CaptureQueriesContext(connection) as two:
+        html = client.get(url).content.decode()
+    assert 'data-school="' + world["other_school"].public_id in html
+    assert len(two) == len(one)
