@@ -22,7 +22,7 @@ request_id = ContextVar("request_id", default="-")
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,99}$")
 HEX64 = re.compile(r"\b[0-9a-fA-F]{64}\b")
 # Extra record attributes that are safe to write when a caller sets them.
-ALLOWED_EXTRAS = ("status_code", "task_id", "task_name")
+ALLOWED_EXTRAS = ("status_code", "duration_ms", "task_id", "task_name")
 
 
 def redact(text):
@@ -48,7 +48,7 @@ class JsonFormatter(logging.Formatter):
         }
         for name in ALLOWED_EXTRAS:
             value = getattr(record, name, None)
-            if isinstance(value, (int, str)):
+            if isinstance(value, (int, float, str)):
                 entry[name] = value
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))

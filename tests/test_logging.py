@@ -13,9 +13,11 @@ import logging
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from datetime import date
 
@@ -263,3 +265,48 @@ def test_worker_logs_carry_no_student_data(client, world, worker_log):
     # The task's records carry the request id of the leader's "Publish" request.
     assert any(re.fullmatch(r"[0-9a-f]{32}", r["request_id"]) for r in tasks)
     assert settings.LOGGING["formatters"]["json"]["()"] == "belonging.logs.JsonFormatter"
+
+
+# --- gunicorn ------------------------------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_gunicorn_writes_json_lines_and_access_lines_carry_the_request_id(tmp_path):
+    """gunicorn started as the image starts it (./gunicorn.conf.py is read by default)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update(DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    path = tmp_path / "gunicorn.log"
+    sent = "5e0c3c3a-1d7e-4f63-9a43-2f1d0f8c9b21"
+    with open(path, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "belonging.wsgi:application", "--bind",
+             f"127.0.0.1:{port}", "--workers", "1", "--access-logfile", "-"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/health/live/?code=QX1",
+                                         headers={"X-Request-ID": sent})
+        deadline = time.time() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=2) as reply:
+                    assert reply.headers["X-Request-ID"] == sent
+                break
+            except OSError:
+                assert time.time() < deadline and proc.poll() is None, path.read_text()
+                time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    lines = path.read_text().splitlines()
+    records = [json.loads(line) for line in lines]  # every line, start-up included, is JSON
+    access = [r for r in records if r["logger"] == "gunicorn.access"]
+    assert access and access[-1]["request_id"] == sent
+    assert access[-1]["message"].startswith("GET /health/live/ 200 ")
+    assert access[-1]["status_code"] == 200 and "QX1" not in access[-1]["message"]
+    assert any(r["logger"] == "gunicorn.error" for r in records)
