@@ -10,6 +10,7 @@ published), and a mean's position on its scale (for ranking components only).
 
 import math
 
+from django.db.models import F
 from django.db.models.fields.json import KeyTransform
 
 from .models import Snapshot
@@ -39,7 +40,7 @@ def _interval(cell):
 
 # ---- trends across waves ---------------------------------------------------------------
 
-def series_snapshots(wave):
+def series_snapshots(wave, queryset=None):
     """The newest snapshot of every published wave of the series up to this one, oldest
     first. Two queries whatever the number of waves: ids first, then the chosen rows."""
     rows = (Snapshot.objects.filter(wave__series_id=wave.series_id,
@@ -50,21 +51,26 @@ def series_snapshots(wave):
         if wave_id not in newest or version > newest[wave_id][1]:
             newest[wave_id] = (sid, version, starts_on)
     ids = [sid for sid, _, _ in sorted(newest.values(), key=lambda t: t[2])]
-    by_id = Snapshot.objects.in_bulk(ids)
+    by_id = (queryset if queryset is not None else Snapshot.objects).in_bulk(ids)
     return [by_id[i] for i in ids]
 
 
 def series_documents(wave, school=None):
-    """The documents a trend is drawn from: each published wave's document, or (a
-    district-wide series seen by one school) that school's part of each, in one query."""
-    snapshots = series_snapshots(wave)
-    if school is None or not wave.series.district_wide:
-        return [s.data for s in snapshots]
-    through = Snapshot.parts.through.objects.filter(
-        snapshot_id__in=[s.id for s in snapshots], snapshotpart__school=school,
-    ).select_related("snapshotpart")
-    parts = {row.snapshot_id: row.snapshotpart.data for row in through}
-    return [parts[s.id] for s in snapshots if s.id in parts]
+    """The documents a trend is drawn from, reduced to what a trend reads (`slim`):
+    each published wave's document, or (a district-wide series seen by one school) that
+    school's part of each. The district level's documents are read whole (they hold
+    only the district's and the schools' rows)."""
+    from .models import SnapshotPart
+
+    if wave.series.district_wide and school is None:
+        return [s.data for s in series_snapshots(wave)]
+    if not wave.series.district_wide:
+        return [slim_document(s) for s in series_snapshots(wave, slim(Snapshot.objects))]
+    ids = [s.id for s in series_snapshots(wave, Snapshot.objects.only("id"))]
+    parts = slim(SnapshotPart.objects.filter(snapshots__in=ids, school=school)
+                 .annotate(snapshot_id=F("snapshots__id")))
+    by_snapshot = {p.snapshot_id: slim_document(p) for p in parts}
+    return [by_snapshot[i] for i in ids if i in by_snapshot]
 
 
 def trends(documents, components, group_key="school"):

@@ -313,6 +313,10 @@ def test_a_leader_sees_only_their_schools_part_of_a_district_wide_wave(
     assert status == 200
     assert "Hilltop (its part of a district-wide wave)" in html
     assert "Whole school" in html and "Whole district" not in html and "9Z" not in html
+    part = Snapshot.objects.get(wave=district_wave).part_for(world["school"]).data
+    school = next(g for g in part["groups"] if g["key"] == "school")
+    trend = re.search(r'id="trend-table-perceptions">(.*?)</table>', html, re.S).group(1)
+    assert "Autumn 2026" in trend and school["components"]["perceptions"]["display"] in trend
     other = dashboard_url(district_wave) + f"?school={world['other_school'].public_id}"
     assert page(client, world["leader"], other)[0] == 404
     status, html = page(client, world["teacher"], dashboard_url(district_wave))
