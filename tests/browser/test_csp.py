@@ -12,7 +12,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from analytics.publishing import publish
 from surveys import services, submission
-from tests.browser.conftest import answer, item_keys, new_context, screenshot
+from tests.browser.conftest import (
+    answer,
+    axe_violations,
+    item_keys,
+    new_context,
+    screenshot,
+)
 from tests.conftest import answers_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -130,6 +136,8 @@ def test_leader_pages_run_under_the_policy(watched, live_server, world):
     screenshot(page, "csp-dashboard")
     visit(page, f"{base}/account/security/?enrol=1")  # the QR code is inline SVG
     assert page.locator(".qr svg").count() == 1
+    screenshot(page, "csp-two-factor-enrolment")
+    assert not axe_violations(page)
 
 
 def test_login_pages_and_the_second_step_run_under_the_policy(watched, live_server, world):
@@ -143,6 +151,8 @@ def test_login_pages_and_the_second_step_run_under_the_policy(watched, live_serv
     log_in(page, base, "leader")
     page.wait_for_url("**/login/code/")
     assert_clean(page, "code step")
+    screenshot(page, "csp-login-code")
+    assert not axe_violations(page)
     visit(page, f"{base}/login/code/")
 
 
