@@ -422,3 +422,15 @@ def test_the_district_page_query_count_does_not_grow_with_schools(client, world,
         html = client.get(url).content.decode()
     assert 'data-school="' + world["other_school"].public_id in html
     assert len(two) == len(one)
+
+
+def test_when_the_whole_school_is_hidden_no_gap_and_no_weakest_component_appear():
+    school = {"key": "school", "suppressed": True, "reason": "fewer than 10 respondents"}
+    group = {"key": "year:7", "suppressed": False, "caution": False, "components": {
+        c["key"]: {"value": 3.0, "display": "3.00", "sd": 0.5, "n": 12} for c in COMPS}}
+    view = dashboards.equity([school, group], school, COMPS)
+    assert [r["cells"] for r in view["rows"]] == [[None] * 4]
+    assert view["rows"][0]["hidden"]
+    assert dashboards.weakest_component(school, COMPS) is None
+    assert dashboards.participation({"participation": {"enrolment": 30,
+                                                       "responses": None}}) is None
