@@ -77,7 +77,7 @@ def verify(request):
     if request.method == "POST":
         device = twofactor.confirmed_device(user)
         if not AxesProxyHandler.is_allowed(request, credentials):
-            return locked_out(request, credentials)
+            return locked_out(request)
         if device and device.verify_token(twofactor.clean_code(request.POST.get("code"))):
             del request.session[PENDING]
             auth_login(request, user, backend=pending["backend"])
@@ -85,7 +85,7 @@ def verify(request):
             return redirect(_safe_next(request, pending["next"]))
         _code_refused(request, user)
         if not AxesProxyHandler.is_allowed(request, credentials):
-            return locked_out(request, credentials)
+            return locked_out(request)
         error = _("That code did not match. Codes change every 30 seconds; "
                   "wait for a new one and try again.")
     return render(request, "accounts/verify.html", {"error": error},
@@ -99,7 +99,7 @@ def _safe_next(request, target):
     return settings.LOGIN_REDIRECT_URL
 
 
-def locked_out(request, credentials=None, *args, **kwargs):
+def locked_out(request, original_response=None, credentials=None):
     """django-axes calls this for a locked-out login (AXES_LOCKOUT_CALLABLE): the login
     page again, saying why and for how long, with HTTP 429."""
     request.session.pop(PENDING, None)
