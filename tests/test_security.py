@@ -271,3 +271,6 @@ def test_admin_site_requires_the_code_from_staff_who_have_a_device(client, world
     login(client, "operator")
     client.post("/login/code/", {"code": code(device, offset=30)})
     assert client.get("/admin/").status_code == 200
+    # Where an operator removes a lost phone's device, and sees or lifts lock-outs.
+    assert client.get("/admin/otp_totp/totpdevice/").status_code == 200
+    assert client.get("/admin/axes/accessattempt/").status_code == 200
