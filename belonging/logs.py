@@ -83,7 +83,9 @@ def connect_celery():
     @signals.task_prerun.connect(weak=False)
     def take_request_id(task_id=None, task=None, **kwargs):
         sent = getattr(task.request, "request_id", None) if task else None
-        task.request.belonging_token = request_id.set(sent or task_id or "-")
+        running = request_id.get()  # a task run eagerly inside a request keeps its id
+        own = running if running != "-" else task_id or "-"
+        task.request.belonging_token = request_id.set(sent or own)
 
     @signals.task_postrun.connect(weak=False)
     def drop_request_id(task=None, **kwargs):

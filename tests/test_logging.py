@@ -161,6 +161,10 @@ def test_logs_of_submitting_publishing_and_exporting_carry_no_student_data(
     # The scan is not vacuous: the flows were logged, with their request ids...
     assert len(records) > 20
     assert {"time", "level", "logger", "message", "request_id"} <= set(records[0])
+    # Tasks (run here after the requests, when the captured on-commit callbacks fire)
+    # carry an id too: their own.
+    tasks = [r for r in records if r["logger"] == "celery.app.trace"]
+    assert tasks and all(r["request_id"] != "-" for r in tasks)
     warned = [r for r in records if r["logger"] == "django.request"]
     assert {r.get("status_code") for r in warned} >= {400, 409, 413}
     assert all(re.fullmatch(r"[0-9a-f]{32}", r["request_id"]) for r in warned)
@@ -189,6 +193,20 @@ def test_sql_with_parameters_is_not_logged_even_at_debug(client, world, log_file
     text = log_file.read_text()
     assert '"django.db.backends"' in text and "[redacted]" in text
     assert series_pseudonym(session.wave.series, NUMBERS[1]) not in text
+
+
+def test_a_task_run_eagerly_inside_a_request_keeps_its_request_id(db, log_file):
+    from belonging.logs import request_id
+    from surveys.tasks import close_expired_sessions
+
+    token = request_id.set("feedface" * 4)
+    try:
+        close_expired_sessions.delay()  # eager in the tests, as in the embedded demo
+    finally:
+        request_id.reset(token)
+    records = [json.loads(line) for line in log_file.read_text().splitlines()]
+    traced = [r for r in records if r["logger"] == "celery.app.trace"]
+    assert traced and {r["request_id"] for r in traced} == {"feedface" * 4}
 
 
 def test_an_exception_log_is_redacted(log_file):
