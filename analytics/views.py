@@ -107,6 +107,16 @@ def wave_document(request, wave, snapshot):
     return data, school
 
 
+def own_classes(groups, components, change):
+    """A teacher's cards: each published class they teach, its component cells and its
+    published change since the previous wave (only the classes the user may see)."""
+    changes = (change or {}).get("groups") or {}
+    return [{"group": g, "rows": [{"comp": c, "cell": (g.get("components") or {}).get(c["key"]),
+                                   "change": (changes.get(g["key"]) or {}).get(c["key"])}
+                                  for c in components]}
+            for g in groups if g["kind"] == "class" and not g.get("suppressed")]
+
+
 def top_group(groups):
     """The whole school (a school's document) or the whole district (a district-wide
     wave's district level), if the user sees it."""
@@ -138,6 +148,9 @@ def dashboard_context(request, wave, snapshot):
         "suggestion": suggestion(school, components) if school else None,
         "favorable_definition": FAVORABLE_DEFINITION,
         "change": (data.get("change") or {}) if school else {},
+        "own_classes": [] if school else own_classes(groups, components, data.get("change")),
+        "change_from": (data.get("change") or {}).get("from"),
+        "change_caution": (data.get("change") or {}).get("caution"),
         "reliability": (data.get("reliability") or {}) if school else {},
         "charts": dashboards.chart_data(trend_rows, equity_view, distributions),
     }

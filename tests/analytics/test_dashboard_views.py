@@ -434,3 +434,26 @@ def test_when_the_whole_school_is_hidden_no_gap_and_no_weakest_component_appear(
     assert dashboards.weakest_component(school, COMPS) is None
     assert dashboards.participation({"participation": {"enrolment": 30,
                                                        "responses": None}}) is None
+
+
+def test_the_teacher_sees_their_class_cards_with_its_published_change(client, world, waves):
+    from analytics.templatetags.dashboard import signed
+
+    data = snapshot_of(waves[-1])
+    own = "class:" + world["classes"]["7A"].public_id
+    group = next(g for g in data["groups"] if g["key"] == own)
+    _, html = page(client, world["teacher"], dashboard_url(waves[-1]))
+    cards = re.search(r'<section class="report-section" aria-labelledby="own-h">(.*?)</section>',
+                      html, re.S).group(1)
+    assert "Class 7A" in cards
+    for cell in group["components"].values():
+        assert cell["display"] in cards
+    published = data["change"]["groups"][own]  # 7A is shown in both waves
+    assert published
+    for change in published.values():
+        assert f"95% CI {signed(change['ci'][0])} to {signed(change['ci'][1])}" in cards
+    for key, changes in data["change"]["groups"].items():
+        if key != own:
+            for change in changes.values():
+                assert f"95% CI {signed(change['ci'][0])} to {signed(change['ci'][1])}" \
+                    not in cards or change["ci"] in [c["ci"] for c in published.values()]
