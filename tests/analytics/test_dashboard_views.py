@@ -312,7 +312,7 @@ def test_a_leader_sees_only_their_schools_part_of_a_district_wide_wave(
     status, html = page(client, world["leader"], dashboard_url(district_wave))
     assert status == 200
     assert "Hilltop (its part of a district-wide wave)" in html
-    assert "Whole school" in html and "Whole district" not in html and "9Z" not in html
+    assert "Whole school" in html and "Whole district" not in html and "Class 9Z" not in html
     part = Snapshot.objects.get(wave=district_wave).part_for(world["school"]).data
     school = next(g for g in part["groups"] if g["key"] == "school")
     trend = re.search(r'id="trend-table-perceptions">(.*?)</table>', html, re.S).group(1)
