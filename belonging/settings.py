@@ -224,6 +224,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "research.tasks.resend_export_jobs",
         "schedule": 60.0,
     },
+    # Raw data past each series' retention period (surveys/lifecycle.py).
+    "apply-retention-daily": {
+        "task": "surveys.tasks.apply_retention",
+        "schedule": 86400.0,
+    },
+    # Publish requests the broker did not take (analytics/outbox.py).
+    "resend-publish-runs": {
+        "task": "analytics.tasks.resend_publish_runs",
+        "schedule": 60.0,
+    },
+}
+# With acks_late, Redis hands a task whose worker died (SIGKILL, lost machine) to
+# another worker after this many seconds; it must exceed the longest task time limit.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 7200),
 }
 
 REST_FRAMEWORK = {

@@ -15,6 +15,8 @@ MANAGE_WAVES = "manage_waves"
 RECORD_OPTOUTS = "record_optouts"
 MANAGE_AGREEMENTS = "manage_agreements"
 EXPORT = "export"
+ERASE_DATA = "erase_data"  # erasure on request (surveys.erasure): leaders, own school
+VIEW_AUDIT_LOG = "view_audit_log"  # the audit log page (surveys.audit_views)
 
 ROLE_PERMISSIONS = {
     Role.TEACHER: {RUN_SESSIONS, VIEW_PARTICIPATION, VIEW_CLASS_RESULTS, RECORD_OPTOUTS},
@@ -26,6 +28,8 @@ ROLE_PERMISSIONS = {
         MANAGE_WAVES,
         RECORD_OPTOUTS,
         MANAGE_AGREEMENTS,
+        ERASE_DATA,
+        VIEW_AUDIT_LOG,
     },
     Role.DISTRICT_ADMIN: {
         VIEW_PARTICIPATION,
@@ -34,6 +38,7 @@ ROLE_PERMISSIONS = {
         VIEW_DISTRICT,
         MANAGE_WAVES,
         MANAGE_AGREEMENTS,
+        VIEW_AUDIT_LOG,
     },
     Role.RESEARCHER: {EXPORT},
 }

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import consent_views, student, views
+from . import audit_views, consent_views, erasure_views, student, views
 
 urlpatterns = [
     path("teach/", views.teacher_home, name="teacher-home"),
@@ -22,6 +22,14 @@ urlpatterns = [
         name="wave-action",
     ),
     path("districts/<str:public_id>/", views.district_home, name="district-home"),
+    # Erasure on request and the audit log (surveys.erasure, surveys.audit_views).
+    path("schools/<str:public_id>/erasure/", erasure_views.erasure_home, name="erasure-home"),
+    path("schools/<str:public_id>/erasure/series/<str:series_id>/",
+         erasure_views.erase_student, name="erasure-student"),
+    path("schools/<str:public_id>/erasure/waves/<str:wave_id>/",
+         erasure_views.erase_wave, name="erasure-wave"),
+    path("schools/<str:public_id>/audit/", audit_views.school_log, name="audit-school"),
+    path("districts/<str:public_id>/audit/", audit_views.district_log, name="audit-district"),
     path("join/", student.join, name="student-join"),
     path("s/<str:code>/", student.survey, name="student-survey"),
     path("s/<str:code>/thanks/", student.thanks, name="student-thanks"),

@@ -74,6 +74,12 @@ def rows():
         ("get", "/districts/{district}/results/", {"district_admin": 200}),
         ("get", "/results/", {"leader": 200, "teacher": 200, "district_admin": 200,
                               "researcher": 200, "other_leader": 200}),
+        # Erasure (leaders of the school only) and the audit log.
+        ("get", f"/schools/{s}/erasure/", {"leader": 200}),
+        ("get", f"/schools/{s}/erasure/waves/{p}/", {"leader": 200}),
+        ("post", f"/schools/{s}/erasure/waves/{w}/", {"leader": 400}),
+        ("get", f"/schools/{s}/audit/", {"leader": 200, "district_admin": 200}),
+        ("get", "/districts/{district}/audit/", {"district_admin": 200}),
     ]
 
 
