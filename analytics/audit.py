@@ -641,7 +641,12 @@ class _Family:
 
 def _interval(model, spec, entry):
     """The per-respondent value interval a shown entry stands for, with the band
-    limits an unbanded value lies strictly inside (else None)."""
+    limits an unbanded value lies strictly inside (else None). An entry carrying its
+    exact `total` (never published: analytics.snapshot passes one to ask whether a
+    publication stays safe when a group's totals become known exactly) stands for it."""
+    if "total" in entry:
+        value = entry["total"] / entry["n"]
+        return value, value, None
     unit, lo, hi = (100.0 if spec["kind"] == "percent" else 1.0), spec["lo"], spec["hi"]
     top = model.top_share(int(entry["n"]))
     band_low, band_high = lo + (1 - top) * (hi - lo), lo + top * (hi - lo)

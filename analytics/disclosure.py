@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -75,6 +76,7 @@ class Decision:
     specs: dict = field(default_factory=dict)
     small: set = field(default_factory=set)
     rounds: int = 0
+    audit_seconds: float = 0.0  # time spent in the audit rounds (benchmarks/publish.py)
 
 
 def suppressed_marker(k, what="respondents"):
@@ -278,8 +280,10 @@ def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=()
     counts_done = False
     for rounds in itertools.count(1):
         state.complete()
+        started = time.perf_counter()
         findings = audit(publish(groups, state.decision, k), relations, k, also=also,
                          same=same, values=counts_done, small=state.decision.small)
+        state.decision.audit_seconds += time.perf_counter() - started
         if not findings and not counts_done:
             counts_done = True
             continue

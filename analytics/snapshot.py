@@ -13,6 +13,7 @@ levels, of its bands...; the district of its schools) go to the disclosure audit
 import hashlib
 import json
 import math
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -107,6 +108,7 @@ class SchoolInput:
     classes: dict
     previous: dict | None = None
     fingerprint: str = field(default="")
+    seconds: dict = field(default_factory=dict)
 
 
 def digest(value):
@@ -125,9 +127,11 @@ def school_input(wave, school, previous=None, setup=None):
     """One school's grain rows and settings (one SQL query), and their fingerprint.
     `previous` is the school's document in the series' previous published wave."""
     spec, bands, items = setup or series_setup(wave.series)
+    started = time.perf_counter()
     rows = aggregation.fetch_grain(spec, wave.id, school.id)
     classes = {c.id: c for c in ClassGroup.objects.filter(school=school)}
     inp = SchoolInput(wave, school, spec, bands, items, wave.series.k, rows, classes, previous)
+    inp.seconds["sql"] = time.perf_counter() - started
     inp.fingerprint = digest({
         "rows": sorted(rows, key=lambda r: json.dumps([r[c] for c in aggregation.GRAIN])),
         "classes": sorted((c.id, c.public_id, c.name, c.year_level, c.enrolment)
@@ -163,33 +167,59 @@ class Built:
     relations: list
 
 
+def exact_school(groups, k, spec_measures):
+    """The whole school's true totals as an extra "publication" (never published): a
+    part suppressed and audited with it stays safe whatever else becomes known about
+    the school's totals, such as what the district level implies. None when the school
+    or a measure of it is small: those are protected at the district level instead."""
+    top = next((g for g in groups if g.key == "school"), None)
+    if top is None or top.n < k or any(m.n < k for m in top.measures.values()):
+        return None
+    entries = {key: {"n": m.n, "total": m.total} for key, m in top.measures.items()}
+    pub = {"k": k, "banding": [list(b) for b in disclosure.BANDING], "unit": "exact",
+           "measures": spec_measures, "groups": {"school": {"suppressed": False, "n": top.n,
+                                                            "measures": entries}}}
+    return [(pub, [])], [((0, "school"), (1, "school"))]
+
+
 def _suppress_part(inp, progress):
     """Suppression with the series' bands, dropping bands (finest last) when no pattern
-    can protect every cell with them: coarser breakdowns rather than nothing."""
+    can protect every cell with them: coarser breakdowns rather than nothing. Robust to
+    the school's totals becoming known (`exact_school`) when that is possible."""
     bands, dropped = list(inp.bands), []
     while True:
         groups, relations, spreads = school_unit(inp, bands)
         progress(40, "suppressing")
-        try:
-            return groups, relations, spreads, dropped, disclosure.suppress(
-                groups, relations, inp.k, items=inp.items)
-        except RuntimeError:
-            if not bands:
-                raise DisclosureAuditFailed("no safe publication exists even for the school "
-                                            "and its classes") from None
-            dropped.append(bands.pop())
+        specs = disclosure.measure_specs(groups, inp.items) if groups else {}
+        for links in (exact_school(groups, inp.k, specs), None):
+            also, same = links or ((), ())
+            try:
+                decision = disclosure.suppress(groups, relations, inp.k, items=inp.items,
+                                               also=also, same=same)
+                return groups, relations, spreads, dropped, decision, links
+            except RuntimeError:
+                continue
+        if not bands:
+            raise DisclosureAuditFailed("no safe publication exists even for the school "
+                                        "and its classes")
+        dropped.append(bands.pop())
 
 
 def build_part(inp, progress=lambda pct, step: None):
     """One school's document, suppressed and audited, or DisclosureAuditFailed."""
     from .presentation import present
 
-    groups, relations, spreads, dropped, decision = _suppress_part(inp, progress)
+    clock = _Clock(inp.seconds)
+    groups, relations, spreads, dropped, decision, links = _suppress_part(inp, progress)
+    also, same = links or ((), ())
+    clock.lap("suppress")
     published = disclosure.publish(groups, decision, inp.k)
     progress(70, "auditing")
     # suppress() iterates until its own audit passes; this independent run is the gate
     # that refuses a snapshot, whatever produced the decision.
-    findings = run_audit(published, relations, inp.k, small=decision.small)
+    findings = run_audit(published, relations, inp.k, small=decision.small, also=also,
+                         same=same)
+    clock.lap("audit")
     if findings:
         raise DisclosureAuditFailed(f"{inp.school.name}: "
                                     + "; ".join(str(f) for f in findings[:5]))
@@ -199,9 +229,30 @@ def build_part(inp, progress=lambda pct, step: None):
     data["dropped_breakdowns"] = dropped
     data["level"] = "school"
     data["school"] = {"public_id": inp.school.public_id, "name": inp.school.name}
-    report = dict(_report(inp.k, decision, dropped), small=_small(decision))
+    clock.lap("present")
+    report = dict(_report(inp.k, decision, dropped), small=_small(decision),
+                  seconds=clock.done(decision), robust_top=links is not None)
     return Built(data, report, _plain(published),
                  [[p, list(kids)] for p, kids in relations])
+
+
+class _Clock:
+    """Seconds per step, for the report (benchmarks/publish.py sums them): the audit
+    rounds inside suppression are counted as audit, not as suppression."""
+
+    def __init__(self, seconds):
+        self.seconds, self.last = dict(seconds), time.perf_counter()
+
+    def lap(self, name):
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self.last
+        self.last = now
+
+    def done(self, decision):
+        inner = decision.audit_seconds
+        self.seconds["suppress"] = self.seconds.get("suppress", 0.0) - inner
+        self.seconds["audit"] = self.seconds.get("audit", 0.0) + inner
+        return {k: round(v, 4) for k, v in self.seconds.items()}
 
 
 def _report(k, decision, dropped=()):
@@ -234,26 +285,27 @@ def build_snapshot(wave, progress=lambda pct, step: None):
 # ------------------------------------------------------------------- district level
 
 
-def _top_fully_shown(pub):
-    """Whether a part shows its whole-school row exactly: its size and every measure,
-    none hidden and none banded."""
-    top = pub["groups"].get("school")
-    return bool(top) and not top.get("suppressed") and all(
-        not e.get("suppressed") and "band" not in e for e in top["measures"].values())
+def _separable(part):
+    """Whether a part stays safe whatever the district level implies about its school's
+    totals: it was suppressed and audited with them known exactly (`exact_school`),
+    and its whole-school row shows every measure."""
+    top = part.published["groups"].get("school")
+    return bool(part.audit.get("robust_top")) and bool(top) and not top.get("suppressed") \
+        and not any(e.get("suppressed") for e in top["measures"].values())
 
 
 def district_links(parts, keys):
     """What the district level is audited and suppressed with: each school's part as
     another publication whose "school" group is the same respondents as the district's
-    row for it (`same`), and the cells the part hides there (`hidden`). A part whose
-    whole-school row is shown exactly enters by that row alone: every school-level
-    number is then fixed, which separates the part's inside from the district relation
-    (see docs/design.md for the one bound this relies on); any other part enters
-    whole, with its relations."""
+    row for it (`same`), and the cells the part hides there (`hidden`). The district
+    relation involves only the schools' totals; a part proven safe even with its
+    school's totals known exactly (`_separable`) enters by its whole-school row alone,
+    which the district's audit checks; any other part (a small school, or one with a
+    small school-level measure) enters whole, with its relations."""
     also, same, hidden = [], [], []
     for i, part in enumerate(parts, start=1):
         pub, key = part.published, keys[part.school_id]
-        whole = not _top_fully_shown(pub)
+        whole = not _separable(part)
         unit = dict(pub, unit=part.school.public_id, small=part.audit.get("small"))
         if not whole:
             unit["groups"] = {"school": pub["groups"]["school"]}
@@ -293,7 +345,9 @@ def build_district(wave, parts, previous=None, progress=lambda pct, step: None):
     spec, _, items = series_setup(wave.series)
     k = wave.series.k
     keys = {p.school_id: f"school:{p.school.public_id}" for p in parts}
+    clock = _Clock({})
     totals = aggregation.fetch_school_totals(spec, wave.id)
+    clock.lap("sql")
     groups, sums = district_groups(spec, totals, keys)
     relations = [("district", sorted(keys.values()))] if keys else []
     also, same, hidden = district_links(parts, keys)
@@ -303,18 +357,23 @@ def build_district(wave, parts, previous=None, progress=lambda pct, step: None):
                                        same=same, hidden=hidden)
     except RuntimeError as err:
         raise DisclosureAuditFailed(f"district level: {err}") from None
+    clock.lap("suppress")
     published = _plain(disclosure.publish(groups, decision, k))
     progress(92, "auditing the district level")
     findings = run_audit(published, relations, k, also=also, same=same, small=decision.small)
+    clock.lap("audit")
     if findings:
         raise DisclosureAuditFailed("district level: "
                                     + "; ".join(str(f) for f in findings[:5]))
     spreads = {key: spread(acc, spec) for key, acc in sums.items()}
     # The district's publication and relations go with the report, so the whole
     # snapshot (district level and every part) can be audited again later.
+    data = present_district(wave, spec, published, spreads, parts, previous, k)
+    clock.lap("present")
     report = dict(_report(k, decision), published=published, small=_small(decision),
-                  relations=[[p, list(kids)] for p, kids in relations])
-    return present_district(wave, spec, published, spreads, parts, previous, k), report
+                  relations=[[p, list(kids)] for p, kids in relations],
+                  seconds=clock.done(decision))
+    return data, report
 
 
 def present_district(wave, spec, published, spreads, parts, previous, k):

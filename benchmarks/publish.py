@@ -1,0 +1,281 @@
+"""Publishing benchmark: a district-wide wave published end to end by real Celery
+workers, against the floor of one SQL query computing the same groupings.
+
+    .venv/bin/python benchmarks/publish.py [--schools 500] [--responses 1000000]
+        [--classes 30] [--workers 1,2] [--gets 200] [--reuse]
+
+What it does (docs/performance.md, "Publishing"):
+
+1. Drops and creates a PostgreSQL database (default belonging_bench_publish), migrates
+   it, loads the benchmark-only instrument benchmarks/bench-20-1.0.yaml (20 items,
+   4 points) and generates a district-wide wave of --responses responses over --schools
+   schools with INSERT ... SELECT generate_series (benchmarks/publish_data.py).
+   --reuse keeps a database generated before with the same sizes.
+2. The floor: a wide copy of the answers (one row per response, one smallint column per
+   item, keyed) and the best of three runs of one GROUPING SETS query computing count,
+   mean and % favorable per item and per component for every breakdown.
+3. For each worker count: starts that many `celery -A belonging worker --concurrency 1`
+   processes on Redis (--broker), clears earlier parts and snapshots, enqueues
+   publish_wave for the wave and times it until the run is done; stops the workers.
+   The parts' reports give the seconds spent in SQL, suppression, the audit (the audit
+   rounds inside suppression and the final gate) and writing the document.
+4. Dashboard: --gets GETs of one school's part of the wave with Django's test client
+   (in this process, production settings), p50/p95 and the number of queries.
+Prints each time, the ratios against the floor and the issue's targets. Exit status 0
+when every target is met, 1 when one is missed, 2 when the benchmark could not run.
+"""
+
+import argparse
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import BenchError  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+TARGETS = {"no_audit": 2.0, "with_audit": 4.0, "speedup": 1.6, "p95_ms": 100.0}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--schools", type=int, default=500)
+    p.add_argument("--classes", type=int, default=30, help="classes per school")
+    p.add_argument("--responses", type=int, default=1_000_000)
+    p.add_argument("--workers", default="1,2", help="worker counts to time, e.g. 1,2")
+    p.add_argument("--gets", type=int, default=200, help="dashboard GETs for the p95")
+    p.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per publish")
+    p.add_argument("--database", default="belonging_bench_publish")
+    p.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
+    p.add_argument("--broker", default="redis://127.0.0.1:6379/8")
+    p.add_argument("--reuse", action="store_true", help="keep the generated database")
+    return p.parse_args(argv)
+
+
+def environment(args):
+    """Production settings (DEBUG=0) with throw-away keys, tasks through Redis."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "belonging.settings", "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50), "PSEUDONYM_KEY": secrets.token_hex(32),
+        "ALLOWED_HOSTS": "testserver,127.0.0.1", "SECURE_SSL_REDIRECT": "0",
+        "DATABASE_URL": f"{args.postgres.rstrip('/')}/{args.database}",
+        "CELERY_BROKER_URL": args.broker, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(REPO),
+    }
+
+
+def recreate_database(args):
+    import psycopg2
+
+    conn = psycopg2.connect(f"{args.postgres.rstrip('/')}/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{args.database}"')
+    conn.close()
+    run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"])
+
+
+def run(cmd):
+    done = subprocess.run(cmd, cwd=REPO, env=os.environ, capture_output=True, text=True)
+    if done.returncode:
+        raise BenchError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
+
+
+def prepare(args):
+    """The wave to publish: generated now, or (--reuse) found in the database."""
+    from surveys.instruments import load_file
+    from surveys.models import Response, Wave
+
+    if args.reuse:
+        wave = Wave.objects.filter(series__name="Benchmark").first()
+        if wave and Response.objects.filter(wave=wave).count() == args.responses:
+            return wave
+        raise BenchError("--reuse: no generated wave of that size in the database")
+    from benchmarks import publish_data
+
+    recreate_database(args)
+    load_file(REPO / "benchmarks" / "bench-20-1.0.yaml")
+    started = time.perf_counter()
+    wave = publish_data.seed(args.schools, args.classes, args.responses)
+    print(f"generated {Response.objects.filter(wave=wave).count():,} responses in "
+          f"{time.perf_counter() - started:.1f} s")
+    return wave
+
+
+def measure_floor(wave):
+    from analytics.aggregation import Spec
+    from benchmarks import publish_data
+
+    spec = Spec.for_instrument(wave.series.instrument)
+    publish_data.make_wide(wave.id, spec)
+    seconds, rows = publish_data.run_floor(spec)
+    print(f"floor: one GROUPING SETS query over the wide copy: {seconds:.2f} s "
+          f"({rows:,} groups)")
+    return seconds
+
+
+class Workers:
+    """`count` real Celery worker processes, --concurrency 1 each, stopped on exit."""
+
+    def __init__(self, count):
+        self.count, self.procs = count, []
+
+    def __enter__(self):
+        from belonging.celery import app
+
+        for i in range(self.count):
+            self.procs.append(subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "belonging", "worker", "--concurrency",
+                 "1", "-n", f"bench{i}@%h", "--without-gossip", "--without-mingle",
+                 "--without-heartbeat", "--loglevel", "WARNING"],
+                cwd=REPO, env=os.environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if len(app.control.ping(timeout=1) or []) >= self.count:
+                return self
+            if any(p.poll() is not None for p in self.procs):
+                raise BenchError(self.procs[0].stderr.read().decode()[-2000:])
+        raise BenchError("the Celery workers did not answer within 90 s")
+
+    def __exit__(self, *exc):
+        for proc in self.procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def reset(wave):
+    """Forget earlier publications, so every timing computes every part."""
+    from analytics.models import PublishRun, Snapshot, SnapshotPart
+    from surveys.models import Wave
+
+    Snapshot.objects.filter(wave=wave).delete()
+    PublishRun.objects.filter(wave=wave).delete()
+    SnapshotPart.objects.filter(wave=wave).delete()
+    Wave.objects.filter(pk=wave.pk).update(status=Wave.Status.CLOSED)
+
+
+def publish_once(wave, workers, timeout):
+    """Seconds from enqueueing publish_wave until the run is done, and the steps."""
+    from analytics.models import PublishRun
+    from analytics.tasks import publish_wave
+
+    reset(wave)
+    with Workers(workers):
+        run = PublishRun.objects.create(wave=wave)
+        started = time.perf_counter()
+        publish_wave.delay(wave.id, run.id)
+        while time.perf_counter() - started < timeout:
+            run.refresh_from_db()
+            if run.status in ("done", "failed"):
+                break
+            time.sleep(0.2)
+        took = time.perf_counter() - started
+    if run.status != "done":
+        raise BenchError(f"publishing with {workers} worker(s): {run.status} {run.error}")
+    return took, steps(wave)
+
+
+def steps(wave):
+    """Seconds per step summed over the parts and the district level (CPU-busy time:
+    with two workers the parts' times overlap)."""
+    from analytics.publishing import latest_snapshot
+
+    snap = latest_snapshot(wave)
+    total = {}
+    for report in [snap.audit] + [p.audit for p in snap.parts.all()]:
+        for name, value in (report.get("seconds") or {}).items():
+            total[name] = total.get(name, 0.0) + value
+    return total
+
+
+def dashboard(wave, gets):
+    """p50/p95 in ms of one school's dashboard of the published wave, and its queries."""
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from surveys.models import Membership
+
+    school = wave.series.schools().first()
+    user, _ = User.objects.get_or_create(username="bench.leader")
+    Membership.objects.get_or_create(user=user, role=Membership.Role.LEADER, school=school)
+    client = Client()
+    client.force_login(user)
+    url = f"/waves/{wave.public_id}/dashboard/?school={school.public_id}"
+    if client.get(url).status_code != 200:
+        raise BenchError(f"the dashboard answered {client.get(url).status_code}")
+    times = []
+    for _ in range(gets):
+        started = time.perf_counter()
+        client.get(url)
+        times.append(1000 * (time.perf_counter() - started))
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(url)
+    cuts = statistics.quantiles(times, n=20)
+    return statistics.median(times), cuts[18], len(ctx.captured_queries)
+
+
+def report(floor, timings, page):
+    ok = True
+    print("\nworkers  publish s  sql s  suppress s  audit s  write s  audit share"
+          "  no-audit/floor  with-audit/floor")
+    for workers, (took, st) in sorted(timings.items()):
+        busy = sum(st.values())
+        share = st.get("audit", 0.0) / busy if busy else 0.0
+        no_audit = took * (1 - share)
+        print(f"{workers:7d}  {took:9.1f}  {st.get('sql', 0):5.1f}  {st.get('suppress', 0):10.1f}"
+              f"  {st.get('audit', 0):7.1f}  {st.get('present', 0):7.1f}  {share:11.0%}"
+              f"  {no_audit / floor:14.1f}x  {took / floor:15.1f}x")
+        ok &= no_audit / floor <= TARGETS["no_audit"] and took / floor <= TARGETS["with_audit"]
+    if 1 in timings and 2 in timings:
+        speedup = timings[1][0] / timings[2][0]
+        print(f"two workers against one: {speedup:.2f}x faster "
+              f"(target >= {TARGETS['speedup']}x)")
+        ok &= speedup >= TARGETS["speedup"]
+    p50, p95, queries = page
+    print(f"dashboard of one school: p50 {p50:.1f} ms, p95 {p95:.1f} ms, {queries} queries "
+          f"(target p95 < {TARGETS['p95_ms']:.0f} ms)")
+    ok &= p95 < TARGETS["p95_ms"]
+    print(f"targets: no audit <= {TARGETS['no_audit']}x floor, with audit <= "
+          f"{TARGETS['with_audit']}x: {'all met' if ok else 'MISSED'}")
+    return ok
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.environ.update(environment(args))
+    import django
+
+    django.setup()
+    from belonging.celery import app
+
+    app.conf.task_always_eager = False
+    print(f"publish benchmark: {args.responses:,} responses, 20 items, {args.schools} "
+          f"schools x {args.classes} classes; {os.cpu_count()} CPUs")
+    wave = prepare(args)
+    floor = measure_floor(wave)
+    timings = {}
+    for workers in (int(w) for w in args.workers.split(",")):
+        timings[workers] = publish_once(wave, workers, args.timeout)
+        print(f"published with {workers} worker(s) in {timings[workers][0]:.1f} s")
+    page = dashboard(wave, args.gets)
+    return 0 if report(floor, timings, page) else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as err:
+        print(f"benchmark could not run: {err}", file=sys.stderr)
+        sys.exit(2)
