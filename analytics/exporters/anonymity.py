@@ -25,6 +25,7 @@ The plan:
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .scope import ExportRefused
@@ -71,11 +72,31 @@ def _year_band(years, width):
     return low.astype(str) + "-" + (low + width - 1).astype(str)
 
 
-def _demographic(values, pooled):
-    out = values.fillna("").astype(str).replace("", NOT_ASKED)
-    if pooled:
-        out = out.replace({"another": POOLED_GENDER, "prefer_not": POOLED_GENDER})
-    return out
+def _recode(values, label):
+    """A Categorical of label(category) for a column, computed once per category (the
+    grain has hundreds of thousands of rows but a handful of distinct values)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    labels = [label(u) for u in uniques]
+    names = sorted(set(labels))
+    remap = np.array([names.index(x) for x in labels], dtype=np.int64)
+    return pd.Categorical.from_codes(remap[codes], categories=names)
+
+
+def _year(width):
+    def label(year):
+        if not width:
+            return str(int(year))
+        return _year_band(pd.Series([int(year)]), width).iloc[0]
+    return label
+
+
+def _demographic(pooled):
+    def label(value):
+        value = value if isinstance(value, str) and value else NOT_ASKED
+        if pooled and value in ("another", "prefer_not"):
+            return POOLED_GENDER
+        return value
+    return label
 
 
 def generalise(grain, level):
@@ -89,26 +110,28 @@ def generalise(grain, level):
         out["class"] = grain["class_group_id"]
     year = actions.get("year_level")
     if year != "drop":
-        years = grain["year_level"].astype(int)
-        out["year_level"] = _year_band(years, int(year[-1])) if year else years.astype(str)
+        out["year_level"] = _recode(grain["year_level"], _year(int(year[-1]) if year else 0))
     if actions.get("gender") != "drop":
-        out["gender"] = _demographic(grain["gender"], actions.get("gender") == "pool")
+        out["gender"] = _recode(grain["gender"], _demographic(actions.get("gender") == "pool"))
     if actions.get("home_language") != "drop":
-        out["home_language"] = _demographic(grain["home_language"], False)
+        out["home_language"] = _recode(grain["home_language"], _demographic(False))
     return out
 
 
 def unsafe(grain, qis, measures, k, min_bands=L_DIVERSITY):
     """Per grain row: is its equivalence class smaller than k, or unanimous on a band?"""
-    keys = ["wave_id", *qis.columns]
-    frame = qis.assign(wave_id=grain["wave_id"], n=grain["n"])
+    keys = [grain["wave_id"], *(qis[c] for c in qis.columns)]
+    group = (pd.Series(0, index=grain.index).groupby(keys, sort=False, observed=True,
+                                                     dropna=False).ngroup().to_numpy())
+    sizes = np.bincount(group, weights=grain["n"].to_numpy())
+    bad = sizes[group] < k
     for m in measures:
-        frame[f"band_{m}"] = grain[f"band_{m}"]
-    groups = frame.groupby(keys, sort=False, dropna=False)
-    bad = groups["n"].transform("sum") < k
-    for m in measures:
-        bad |= groups[f"band_{m}"].transform("nunique") < min_bands
-    return bad
+        band = grain[f"band_{m}"].to_numpy(dtype=np.float64)
+        scored = ~np.isnan(band)
+        pairs = np.unique(group[scored] * 8 + band[scored].astype(np.int64))
+        distinct = np.bincount(pairs // 8, minlength=len(sizes))
+        bad |= distinct[group] < min_bands
+    return pd.Series(bad, index=grain.index)
 
 
 def _affected(grain, bad):
@@ -147,7 +170,10 @@ def suppress_locally(grain, qis, bad, measures, k):
         if not cols or not bad.any():
             continue
         moved = bad.copy()
-        qis.loc[moved, cols] = SUPPRESSED
+        for col in cols:
+            if SUPPRESSED not in qis[col].cat.categories:
+                qis[col] = qis[col].cat.add_categories([SUPPRESSED])
+            qis.loc[moved, col] = SUPPRESSED
         bad = unsafe(grain, qis, measures, k)
         counts[label] = int(grain.loc[moved & ~bad, "n"].sum())
     return qis, ~bad, counts
@@ -174,25 +200,36 @@ def plan(grain, measures, k, max_share):
 
 
 def class_counts(frame, qis, band_columns):
-    """Per equivalence class of an output chunk and per band column, counts per band."""
+    """Per equivalence class of an output chunk and per band column, counts per band.
+
+    The quasi-identifier columns must be Categoricals with the export's fixed categories
+    (as `base.transform` makes them), so a class has the same integer key in every
+    chunk: the mixed-radix number of its category codes."""
+    key = np.zeros(len(frame), np.int64)
+    for col in qis:
+        values = frame[col]
+        if not isinstance(values.dtype, pd.CategoricalDtype):
+            raise TypeError(f"{col}: quasi-identifier columns must be categorical")
+        key = key * (len(values.cat.categories) + 1) + values.cat.codes.to_numpy() + 1
     parts = []
-    for col in band_columns:
-        counts = frame.groupby([*qis, col], observed=True, dropna=False).size()
-        parts.append(counts.rename("n").reset_index().rename(columns={col: "band"})
-                     .assign(measure=col))
+    for index, col in enumerate(band_columns):
+        band = frame[col].cat.codes.to_numpy().astype(np.int64)  # -1: no score
+        combined, counts = np.unique(key * 8 + band + 1, return_counts=True)
+        parts.append(pd.DataFrame({"key": combined // 8, "measure": index,
+                                   "band": combined % 8 - 1, "n": counts}))
     return pd.concat(parts, ignore_index=True) if parts else None
 
 
-def measure(parts, qis):
+def measure(parts):
     """The k and l an export achieves, from `class_counts` of all its chunks."""
+    parts = [p for p in parts if p is not None and len(p)]
     if not parts:
         return {"k": None, "l": None, "classes": 0}
     counts = pd.concat(parts, ignore_index=True)
-    counts = counts.groupby([*qis, "measure", "band"], observed=True, dropna=False)["n"].sum()
-    counts = counts.reset_index()
-    sizes = counts.groupby([*qis, "measure"], observed=True, dropna=False)["n"].sum()
-    scored = counts[counts["band"].notna()]
-    bands = scored.groupby([*qis, "measure"], observed=True, dropna=False)["band"].nunique()
+    counts = counts.groupby(["key", "measure", "band"], sort=False)["n"].sum().reset_index()
+    sizes = counts.groupby(["key", "measure"])["n"].sum()
+    scored = counts[counts["band"] >= 0]
+    bands = scored.groupby(["key", "measure"])["band"].nunique()
     bands = bands.reindex(sizes.index, fill_value=0)
     return {"k": int(sizes.min()), "l": int(bands.min()),
-            "classes": int(sizes.reset_index()[qis].drop_duplicates().shape[0])}
+            "classes": int(counts["key"].nunique())}

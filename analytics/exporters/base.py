@@ -70,7 +70,8 @@ class Context:
         self.key, self.layout, self.plan = key, layout, plan
         self.columns = table.columns(layout, plan, self.codes, scope.include_pseudonyms)
         self.names = [c.name for c in self.columns]
-        self.lookups = {w: frame for w, frame in plan.lookup.groupby("wave_id")}
+        self.lookups = {w: WaveLookup(frame) for w, frame in plan.lookup.groupby("wave_id")}
+        self.pseudonyms = scope.include_pseudonyms
         self.rng = np.random.default_rng(secrets.randbits(64))
 
 
@@ -85,16 +86,35 @@ def _repeatable_read():
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
-def _keep(ctx, wave_source, raw):
-    raw["wave_id"] = wave_source.wave.id
-    lookup = ctx.lookups.get(wave_source.wave.id)
-    if lookup is None:
-        return raw.iloc[0:0].assign(keep=False)
-    merged = raw.merge(lookup, on=anonymity.RAW_KEY, how="left")
-    return merged[merged["keep"].eq(True)].reset_index(drop=True)
+def _grain_memory():
+    # The grain's GROUP BY sorts hundreds of thousands of rows; with the default 4 MB it
+    # spills to disk (measured: 8.1 s against 5.3 s for 1,000,000 responses).
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '64MB'")
 
 
-def _identity(ctx, wave_source, rows):
+KEY = ["school_id", "class_group_id", "year_level", "gender", "home_language"]
+
+
+class WaveLookup:
+    """One wave's plan, indexed by the raw quasi-identifiers of a response."""
+
+    def __init__(self, frame):
+        self.frame = frame.reset_index(drop=True)
+        self.index = pd.MultiIndex.from_frame(self.frame[KEY])
+        self.keep = self.frame["keep"].to_numpy(dtype=bool)
+
+    def rows(self, raw):
+        """(the raw rows the plan keeps, their plan rows); unplanned rows are dropped."""
+        pos = self.index.get_indexer(pd.MultiIndex.from_frame(raw[KEY]))
+        found = pos >= 0
+        found[found] = self.keep[pos[found]]
+        kept = raw[found].reset_index(drop=True)
+        return kept, self.frame.take(pos[found]).reset_index(drop=True)
+
+
+def _identity(ctx, wave_source, rows, plan_rows):
     out = pd.DataFrame(index=rows.index)
     out["wave"] = ctx.codes["wave"][wave_source.wave.id]
     out["wave_season"] = wave_source.season
@@ -102,7 +122,7 @@ def _identity(ctx, wave_source, rows):
     out["instrument"] = wave_source.instrument.key
     out["instrument_version"] = wave_source.instrument.version
     for qi in ctx.plan.qis:
-        values = rows[f"qi_{qi}"]
+        values = plan_rows[f"qi_{qi}"]
         out[qi] = values.map(ctx.codes[qi]) if qi in ("school", "class") else values
     if "pseudonym" in ctx.names:
         linked = wave_source.linked
@@ -110,14 +130,18 @@ def _identity(ctx, wave_source, rows):
     return out
 
 
+def _int16(values):
+    missing = np.isnan(values)
+    return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int16), missing)
+
+
 def _values(ctx, wave_source, rows, out):
     infos = wave_source.spec.items
-    answers = rows[[i.column for i in infos]].astype("float64").to_numpy()
+    answers = rows[[i.column for i in infos]].to_numpy(dtype=np.float64)
     by_key = {info.key: j for j, info in enumerate(infos)}
     for key in ctx.layout.items:
         j = by_key.get(key)
-        out[key] = (pd.array(answers[:, j], dtype="Float64").astype("Int16") if j is not None
-                    else pd.array([pd.NA] * len(rows), dtype="Int16"))
+        out[key] = _int16(answers[:, j] if j is not None else np.full(len(rows), np.nan))
     scored = source.scores_and_bands(wave_source, answers)
     for name in ctx.layout.measures:
         score, band = scored.get(name, (np.full(len(rows), np.nan), np.zeros(len(rows), int)))
@@ -128,8 +152,13 @@ def _values(ctx, wave_source, rows, out):
 
 def transform(ctx, wave_source, raw):
     """One chunk of raw responses -> the export's rows (only planned records)."""
-    rows = _keep(ctx, wave_source, raw)
-    out = _values(ctx, wave_source, rows, _identity(ctx, wave_source, rows))
+    lookup = ctx.lookups.get(wave_source.wave.id)
+    if lookup is None:  # no planned row in this wave
+        raw = raw.iloc[0:0]
+        rows, plan_rows = raw, pd.DataFrame({f"qi_{q}": [] for q in ctx.plan.qis})
+    else:
+        rows, plan_rows = lookup.rows(raw)
+    out = _values(ctx, wave_source, rows, _identity(ctx, wave_source, rows, plan_rows))
     for col in ctx.columns:
         if col.kind == "category":
             out[col.name] = pd.Categorical(out[col.name], categories=list(col.categories))
@@ -156,7 +185,8 @@ class ResponseExporter(Exporter):
         qis = ["wave", *ctx.plan.qis]
         bands = [f"band_{m}" for m in ctx.layout.measures]
         for wave_source in ctx.layout.waves:
-            for raw in source.stream(wave_source, ctx.layout.school_ids, CHUNK_ROWS):
+            for raw in source.stream(wave_source, ctx.layout.school_ids, CHUNK_ROWS,
+                                     pseudonyms=ctx.pseudonyms):
                 frame = transform(ctx, wave_source, raw)
                 stats["rows"] += len(frame)
                 stats["parts"].append(anonymity.class_counts(frame, qis, bands))
@@ -171,6 +201,7 @@ class ResponseExporter(Exporter):
         with transaction.atomic():
             if outermost:  # inside a caller's transaction, its isolation level holds
                 _repeatable_read()
+            _grain_memory()
             layout = source.load_layout(self.scope)
             if not layout.waves:
                 raise ExportRefused("The agreement names no wave to export.")
@@ -185,7 +216,7 @@ class ResponseExporter(Exporter):
         return self.finish(ctx, data, stats)
 
     def finish(self, ctx, data, stats):
-        measured = anonymity.measure(stats["parts"], ["wave", *ctx.plan.qis])
+        measured = anonymity.measure(stats["parts"])
         short = measured["k"] is not None and (
             measured["k"] < self.scope.k or measured["l"] < anonymity.L_DIVERSITY)
         if short:

@@ -20,8 +20,10 @@ def to_arrow(frame, columns, schema):
     arrays = []
     for col in columns:
         values = frame[col.name]
-        if col.kind == "category":
-            values = values.astype(object)
+        if col.kind == "category":  # decoded in Arrow, not cell by cell in Python
+            arrays.append(pa.array(values, from_pandas=True).dictionary_decode()
+                          .cast(pa.string()))
+            continue
         arrays.append(pa.array(values, type=ARROW_TYPES[col.kind], from_pandas=True))
     return pa.Table.from_arrays(arrays, schema=schema)
 

@@ -1,4 +1,6 @@
-"""SPSS .sav with variable and value labels (pyreadstat)."""
+"""SPSS .sav with variable and value labels (pyreadstat). Bytecode (row) compression,
+which every SPSS and PSPP version reads; zlib-compressed .zsav is smaller (about a fifth
+for the benchmark's million responses) but needs SPSS 21 or later."""
 
 import pyreadstat
 
@@ -16,4 +18,4 @@ class SavExporter(LabelledExporter):
         labels, values = self.labels(columns)
         pyreadstat.write_sav(frame, path, file_label="belonging research export",
                              column_labels=labels, variable_value_labels=values,
-                             compress=True)
+                             row_compress=True)

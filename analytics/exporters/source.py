@@ -124,17 +124,22 @@ def _q(name):
     return connection.ops.quote_name(name)
 
 
-def band_sql(measure, min_share):
-    """The measure's band (1..3) for one response, NULL below the 80% rule."""
+def _sums_sql(measure, index):
+    """A measure's answered count and keyed total for one response, as a_i and t_i."""
     answered = " + ".join(f"(CASE WHEN {_q(i.column)} IS NULL THEN 0 ELSE 1 END)"
                           for i in measure.items)
     total = " + ".join(f"COALESCE({aggregation.keyed_sql(i)}, 0)" for i in measure.items)
+    return f"({answered}) AS a{index}, ({total}) AS t{index}"
+
+
+def band_sql(measure, index, min_share):
+    """The measure's band (1..3) from a_i and t_i, NULL below the 80% rule."""
     need = math.ceil(min_share * len(measure.items) - 1e-9)
     span = measure.hi - measure.lo
-    x = f"(3 * (({total}) - {measure.lo} * ({answered})))"
-    return (f"(CASE WHEN ({answered}) >= {need} THEN 1"
-            f" + (CASE WHEN {x} >= {span} * ({answered}) THEN 1 ELSE 0 END)"
-            f" + (CASE WHEN {x} >= {2 * span} * ({answered}) THEN 1 ELSE 0 END) END)")
+    a, x = f"a{index}", f"(3 * (t{index} - {measure.lo} * a{index}))"
+    return (f"(CASE WHEN {a} >= {need} THEN 1"
+            f" + (CASE WHEN {x} >= {span} * {a} THEN 1 ELSE 0 END)"
+            f" + (CASE WHEN {x} >= {2 * span} * {a} THEN 1 ELSE 0 END) END)")
 
 
 def _where(school_ids):
@@ -142,33 +147,62 @@ def _where(school_ids):
     return f"WHERE wave_id = %s AND school_id IN ({marks})"
 
 
+def _fence():
+    """PostgreSQL would inline the innermost subquery and compute each sum three times;
+    OFFSET 0 keeps it a subquery (SQLite computes it once anyway and rejects the clause)."""
+    return " OFFSET 0" if connection.vendor == "postgresql" else ""
+
+
 def grain(source, school_ids):
     """Counts per (raw quasi-identifiers, band of each measure) for one wave."""
-    bands = [f"{band_sql(m, source.spec.min_share)} AS {_q('band_' + m.name)}"
-             for m in source.measures]
     keys = [_q(c) for c in QI_RAW]
-    inner = ", ".join(keys + bands)
+    sums = [_sums_sql(m, i) for i, m in enumerate(source.measures)]
+    bands = [f"{band_sql(m, i, source.spec.min_share)} AS {_q('band_' + m.name)}"
+             for i, m in enumerate(source.measures)]
     outer = ", ".join(keys + [_q("band_" + m.name) for m in source.measures])
     table = _q(Response._meta.db_table)
-    sql = (f"SELECT {outer}, COUNT(*) AS n FROM (SELECT {inner} FROM {table} "
-           f"{_where(school_ids)}) t GROUP BY {outer}")
+    # Innermost: each measure's sums once per response; then its band; then the counts.
+    sql = (f"SELECT {outer}, COUNT(*) AS n FROM (SELECT {', '.join(keys + bands)} FROM "
+           f"(SELECT {', '.join(keys + sums)} FROM {table} {_where(school_ids)}{_fence()}) s) t "
+           f"GROUP BY {outer}")
     with connection.cursor() as cursor:
         cursor.execute(sql, [source.wave.id, *school_ids])
         names = [d[0] for d in cursor.description]
-        frame = pd.DataFrame.from_records(cursor.fetchall(), columns=names)
+        frame = frame_from_rows(cursor.fetchall(), names)
+    frame["n"] = frame["n"].astype(np.int64)
     frame.insert(0, "wave_id", source.wave.id)
     return frame
 
 
-def stream(source, school_ids, chunk_size):
-    """The wave's responses in chunks: quasi-identifiers, pseudonym, answer columns."""
-    columns = list(QI_RAW) + ["pseudonym"] + [i.column for i in source.spec.items]
+INTEGER_COLUMNS = ("school_id", "class_group_id", "year_level")
+TEXT_COLUMNS = ("gender", "home_language", "pseudonym")
+
+
+def frame_from_rows(rows, columns):
+    """Rows from the cursor as a DataFrame, column by column with known types (ids as
+    int64, text as objects, answers as float64 with NaN): several times faster than
+    letting pandas infer the type of every cell."""
+    if not rows:
+        return pd.DataFrame({name: [] for name in columns})
+    data = {}
+    for name, values in zip(columns, zip(*rows, strict=True), strict=True):
+        kind = (np.int64 if name in INTEGER_COLUMNS
+                else object if name in TEXT_COLUMNS else np.float64)
+        data[name] = np.array(values, dtype=kind)
+    return pd.DataFrame(data, columns=columns, copy=False)
+
+
+def stream(source, school_ids, chunk_size, *, pseudonyms=False):
+    """The wave's responses in chunks: quasi-identifiers, answer columns and (asked for
+    and linked) the series pseudonym."""
+    columns = list(QI_RAW) + (["pseudonym"] if pseudonyms and source.linked else [])
+    columns += [i.column for i in source.spec.items]
     table = _q(Response._meta.db_table)
     sql = f"SELECT {', '.join(_q(c) for c in columns)} FROM {table} {_where(school_ids)}"
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, [source.wave.id, *school_ids])
         while rows := cursor.fetchmany(chunk_size):
-            yield pd.DataFrame.from_records(rows, columns=columns)
+            yield frame_from_rows(rows, columns)
 
 
 def item_specs(source):

@@ -61,7 +61,7 @@ def released(g, plan):
     out = g.merge(plan.lookup, on=anonymity.RAW_KEY)
     out = out[out["keep"]]
     keys = ["wave_id", *(f"qi_{q}" for q in plan.qis)]
-    groups = out.groupby(keys)
+    groups = out.groupby(keys, observed=True)
     return groups["n"].sum(), groups["band_p"].nunique()
 
 
@@ -96,14 +96,22 @@ def test_an_empty_export_is_refused():
 
 
 def test_measured_k_and_l_come_from_the_chunks_written():
-    chunk = pd.DataFrame({"wave": ["W1"] * 5 + ["W2"] * 3,
-                          "school": ["S"] * 8,
-                          "band_p": ["low", "high", "low", "low", None, "low", "middle",
-                                     "middle"]})
+    def cat(values, categories):
+        return pd.Categorical(values, categories=categories)
+
+    chunk = pd.DataFrame({
+        "wave": cat(["W1"] * 5 + ["W2"] * 3, ["W1", "W2"]),
+        "school": cat(["S"] * 8, ["S", "T"]),
+        "band_p": cat(["low", "high", "low", "low", None, "low", "middle", "middle"],
+                      ["low", "middle", "high"])})
     parts = [anonymity.class_counts(chunk.iloc[:4], ["wave", "school"], ["band_p"]),
              anonymity.class_counts(chunk.iloc[4:], ["wave", "school"], ["band_p"])]
-    measured = anonymity.measure(parts, ["wave", "school"])
-    assert measured == {"k": 3, "l": 2, "classes": 2}
+    assert anonymity.measure(parts) == {"k": 3, "l": 2, "classes": 2}
+    unanimous = chunk.assign(band_p=cat(["low"] * 8, ["low", "middle", "high"]))
+    parts = [anonymity.class_counts(unanimous, ["wave", "school"], ["band_p"])]
+    assert anonymity.measure(parts)["l"] == 1
+    with pytest.raises(TypeError):
+        anonymity.class_counts(chunk.astype({"wave": str}), ["wave"], ["band_p"])
 
 
 def test_year_bands_cover_their_years():
