@@ -34,6 +34,8 @@ def pytest_collection_modifyitems(config, items):
         missing["worker"] = "CELERY_BROKER_URL is not set"
     if not shutil.which("chromium"):
         missing["browser"] = "Debian's chromium is not installed"
+    if not shutil.which("redis-server") or not Path("/usr/lib/postgresql/15/bin/initdb").exists():
+        missing["faults"] = "redis-server or PostgreSQL 15's initdb is not installed"
     if REQUIRE_SERVICES and missing:
         raise pytest.UsageError(f"CI needs every service: {missing}")
     keep, drop = [], []
