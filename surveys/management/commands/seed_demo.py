@@ -1,6 +1,7 @@
 """Seed the demo: a district with two schools, one login per role, and a series with
 three published waves of synthetic responses drawn from a stated latent-trait model
-(analytics.simulate), plus an open wave so a teacher can run a session."""
+(analytics.simulate), plus an open wave so a teacher can run a session, and a
+district-wide series with one published wave over both schools."""
 
 from datetime import date, timedelta
 
@@ -95,11 +96,24 @@ class Command(BaseCommand):
             self._responses(wave, specs, rng, shift, leader)
             services.close_wave(wave, by=leader)
             publish(wave.id)
+        self._district_wave(admin, instrument, specs, rng)
         live = services.create_wave(
             series, by=leader, label="Spring 2027", season="spring", starts_on=date(2027, 3, 15)
         )
         services.open_wave(live, by=leader)
         self.stdout.write(f"Seeded {Response.objects.count()} responses; admin {admin}.")
+
+    def _district_wave(self, admin, instrument, specs, rng):
+        """A district-wide series over both schools, one published wave: a part per
+        school and the district level (analytics.publishing)."""
+        series = services.create_series(
+            None, district=admin.memberships.get().district, by=admin,
+            name="District belonging 2026", instrument=instrument, demographics=[],
+        )
+        wave = self._wave(series, admin, "Autumn 2026", "autumn", date(2026, 10, 12))
+        self._responses(wave, specs, rng, 0.2, admin)
+        services.close_wave(wave, by=admin)
+        publish(wave.id)
 
     def _school(self, district, name, classes):
         school = School.objects.create(district=district, name=name)
@@ -129,7 +143,7 @@ class Command(BaseCommand):
 
     def _responses(self, wave, specs, rng, shift, leader):
         rows = []
-        for cg in ClassGroup.objects.filter(school=wave.series.school):
+        for cg in ClassGroup.objects.filter(school__in=wave.series.schools()):
             session = services.open_session(wave, cg, by=leader)
             n = int(rng.binomial(cg.enrolment, 0.88))
             matrix = simulate_wave(specs, n, rng=rng, latent_shift=shift)
