@@ -2,14 +2,18 @@
 
 import csv
 import json
+import uuid
+from datetime import date
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 
 from analytics.exporters import ExportRefused, ExportScope, export
-from analytics.publishing import latest_snapshot, publish
+from analytics.publishing import document_for, latest_snapshot, publish
+from surveys import services
 from surveys.instruments import load_all
-from surveys.models import School, Wave
+from surveys.models import Response, School, Wave
 
 from .test_exporters import field_wave, pycanon_k_l, read_back, scope_for
 
@@ -93,3 +97,46 @@ def test_the_demo_exports_pass_the_k_and_l_checks(db, tmp_path):
         assert k_found >= 10 and l_found >= 2, fmt
         assert len(frame) == result.report["records_out"] > 300
         print(fmt, json.dumps(result.report))
+
+
+def district_wave(world, per_class=30):
+    """A district-wide wave over Hilltop's three classes and Lakeside's one, published."""
+    admin = world["district_admin"]
+    series = services.create_series(None, district=world["district"], by=admin,
+                                    name="District pulse", instrument=world["instrument"],
+                                    demographics=["gender"])
+    wave = services.create_wave(series, by=admin, label="District autumn", season="autumn",
+                                starts_on=date(2026, 10, 5))
+    services.open_wave(wave, by=admin)
+    rng, rows = np.random.default_rng(5), []
+    for cg in [*world["classes"].values(), world["other_class"]]:
+        session = services.open_session(wave, cg, by=admin)
+        for i in range(per_class):
+            rows.append(Response(
+                client_id=uuid.uuid4(), wave=wave, session=session, class_group=cg,
+                school=cg.school, year_level=cg.year_level, gender=("girl", "boy")[i % 2],
+                **{f"v{j:02d}": int(v) for j, v in enumerate(rng.integers(1, 5, 6), 1)}))
+    Response.objects.bulk_create(rows)
+    services.close_wave(wave, by=admin)
+    publish(wave.id)
+    return wave
+
+
+def test_a_district_wide_wave_leaves_only_the_agreement_schools(world, tmp_path):
+    wave = district_wave(world)
+    hilltop = world["school"]
+    scope = ExportScope(agreement_id="agr", wave_ids=(wave.id,), school_ids=(hilltop.id,),
+                        k=10)
+    summary = json.loads(open(export(scope, "summary", str(tmp_path / "s")).files[1].path,
+                              encoding="utf-8").read())
+    assert len(summary["waves"]) == 1  # Hilltop's part only, not Lakeside's
+    part = document_for(latest_snapshot(wave), hilltop)
+    assert [g["suppressed"] for g in summary["waves"][0]["groups"]] == [
+        g["suppressed"] for g in part["groups"]]
+    rows = read_back(export(scope, "csv", str(tmp_path / "c")))
+    assert len(rows) <= 90 and rows["school"].nunique() == 1
+    both = ExportScope(agreement_id="agr", wave_ids=(wave.id,), k=10,
+                       school_ids=(hilltop.id, world["other_school"].id))
+    rows = read_back(export(both, "parquet", str(tmp_path / "p")))
+    assert rows["school"].nunique() == 2
+    assert pycanon_k_l(rows)[0] >= 10
