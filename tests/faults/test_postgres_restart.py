@@ -20,7 +20,7 @@ import psycopg2
 import pytest
 
 from benchmarks.submit import free_port
-from tests.browser.conftest import answer, chromium, new_context  # noqa: F401 - fixture
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, answer, new_context
 from tests.conftest import ROOT
 from tests.faults.conftest import PG_PORT, app_environment, stop_process, wait_for
 
@@ -70,8 +70,20 @@ def stored():
     return rows
 
 
+@pytest.fixture
+def chromium():
+    """A browser of this test's own (the browser tests' one is scoped to their package)."""
+    from playwright.sync_api import sync_playwright
+
+    with pytest.MonkeyPatch.context() as mp, sync_playwright() as p:
+        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 def test_a_student_keeps_the_answers_through_a_database_restart(
-        chromium, private_postgres, tmp_path):  # noqa: F811
+        chromium, private_postgres, tmp_path):
     subprocess.run(["createdb", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", DB],
                    check=True)
     env = app_environment(DATABASE_URL=private_postgres.url(DB), CELERY_BROKER_URL="",
