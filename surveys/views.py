@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from . import access, services
 from .forms import SeriesForm, WaveForm
 from .models import Membership, Series, Session, Wave
-from .permissions import MANAGE_WAVES, RUN_SESSIONS, VIEW_DISTRICT, VIEW_RESULTS
+from .permissions import ERASE_DATA, MANAGE_WAVES, RUN_SESSIONS, VIEW_DISTRICT, VIEW_RESULTS
 
 Role = Membership.Role
 
@@ -97,6 +97,7 @@ def school_home(request, public_id):
     return render(request, "school/home.html", {
         "school": school, "series_list": series, "can_manage": can_manage,
         "series_form": SeriesForm(), "wave_form": WaveForm(),
+        "can_erase": ERASE_DATA in access.school_permissions(request.user, school),
     })
 
 

@@ -121,3 +121,13 @@ def test_a_leader_cannot_open_the_district_log(client, world):
     other = make_user("far_admin", "district_admin",
                       district=District.objects.create(name="Far"))
     assert page(client, other, district_url(world))[0] == 404
+
+
+def test_the_school_and_district_pages_link_the_log_and_erasure(client, world):
+    _, school = page(client, world["leader"], f"/schools/{world['school'].public_id}/")
+    assert school_url(world) in school and "/erasure/" in school
+    _, as_admin = page(client, world["district_admin"], f"/schools/{world['school'].public_id}/")
+    assert school_url(world) in as_admin and "/erasure/" not in as_admin
+    home = f"/districts/{world['district'].public_id}/"
+    _, district = page(client, world["district_admin"], home)
+    assert district_url(world) in district
