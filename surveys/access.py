@@ -312,6 +312,40 @@ def get_school_series_for_user(user, school_public_id, series_public_id, need):
     return school, series
 
 
+def get_series_class_for_user(user, series_public_id, class_public_id, need):
+    """A class the user may act on with `need` and a series surveying its school (the
+    school's own, or its district's district-wide series): 404 otherwise. In a
+    district-wide series each school's staff reach their own school's classes only."""
+    from .models import Series
+
+    class_group = get_class_for_user(user, class_public_id, need)
+    series = (Series.objects.select_related("school__district", "district")
+              .filter(public_id=series_public_id).first())
+    if series is None or not series.covers(class_group.school):
+        raise Http404("No such series.")
+    return series, class_group
+
+
+def series_covering(school):
+    """The series that survey a school: its own and its district's district-wide ones."""
+    from .models import Series
+
+    return Series.objects.filter(Q(school=school) | Q(district_id=school.district_id))
+
+
+def get_district_series_for_user(user, district_public_id, series_public_id, need):
+    """A district-wide series of a district the user holds `need` for through a district
+    membership (a district admin): 404 for anyone else and for any other series."""
+    from .models import Series
+
+    district = get_district_for_user(user, district_public_id, need)
+    series = (Series.objects.select_related("district", "instrument")
+              .filter(public_id=series_public_id, district=district).first())
+    if series is None:
+        raise Http404("No such series.")
+    return district, series
+
+
 def get_school_wave_for_user(user, school_public_id, wave_public_id, need):
     """A wave of a series surveying the school, reached for that school (as above)."""
     school = get_school_for_user(user, school_public_id, need)

@@ -35,8 +35,10 @@ def kind_for(series):
 
 
 def _check_scope(series, class_group):
-    if class_group.school_id != series.school_id:
-        raise ServiceError(_("That class is not in this series' school."))
+    """A class of the series' school, or of any school of a district-wide series'
+    district (who may act on which class is surveys.access's answer, not this one's)."""
+    if not series.covers(class_group.school):
+        raise ServiceError(_("That class is not in a school this series surveys."))
 
 
 def _pseudonym(series, student_number):
@@ -57,7 +59,8 @@ def _check_count(series, class_group, count):
 
 
 def _audit(by, action, series, class_group, count):
-    audit(by, action, school=series.school, target=class_group.public_id,
+    # Filed under the class's school, so each school's log (and the district's) shows it.
+    audit(by, action, school=class_group.school, target=class_group.public_id,
           series=series.public_id, kind=kind_for(series), count=count)
 
 
@@ -132,7 +135,7 @@ def participation(wave, classes=None):
     date (or, in an anonymous passive series, an opted-out student answered)."""
     series = wave.series
     if classes is None:
-        classes = ClassGroup.objects.filter(school_id=series.school_id)
+        classes = ClassGroup.objects.filter(school__in=series.schools())
     classes = list(classes)
     recorded = recorded_counts(series, classes)
     answered = dict(Response.objects.filter(wave=wave, class_group__in=classes)
@@ -152,6 +155,29 @@ def participation(wave, classes=None):
             "rate": responses / eligible if eligible else None,
         }
     return result
+
+
+COUNTS = ("enrolment", "opted_out", "eligible", "responses")
+
+
+def _summed(rows):
+    total = {key: sum(row[key] for row in rows) for key in COUNTS}
+    total["rate"] = total["responses"] / total["eligible"] if total["eligible"] else None
+    return total
+
+
+def participation_by_school(wave, schools=None):
+    """The class counts of `participation` summed per school (the wave's schools, or the
+    given ones) and over them all (the whole district, for a district-wide wave):
+    {"schools": [{"school": ..., counts and rate}], "total": {counts and rate}}. The
+    rates come from the summed counts, never from averaging class rates."""
+    schools = list(wave.series.schools() if schools is None else schools)
+    classes = ClassGroup.objects.filter(school__in=schools).select_related("school")
+    per_school = {school.id: [] for school in schools}
+    for class_group, numbers in participation(wave, classes).items():
+        per_school[class_group.school_id].append(numbers)
+    rows = [{"school": school, **_summed(per_school[school.id])} for school in schools]
+    return {"schools": rows, "total": _summed(rows)}
 
 
 def claim_anonymous_place(session):

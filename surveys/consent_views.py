@@ -10,7 +10,6 @@ again: after a POST the page redirects, so the number is not even re-rendered.
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -57,10 +56,13 @@ def consent_home(request):
     for school in access.schools_for_user(request.user, RECORD_OPTOUTS):
         classes = list(access.classes_for_user(request.user, school, RECORD_OPTOUTS))
         visible = set(access.classes_for_user(request.user, school, VIEW_PARTICIPATION))
-        for series in school.series.select_related("school").order_by("name"):
+        # The school's own series and its district's district-wide ones: in those, the
+        # classes listed are still only this school's (the ones the user may record for).
+        for series in access.series_covering(school).select_related("district").order_by(
+                "name", "id"):
             recorded = consent.recorded_counts(series, classes)
             blocks.append({
-                "series": series, "words": _words(series),
+                "series": series, "school": school, "words": _words(series),
                 "classes": [{"class": c, "recorded": recorded.get(c.id, 0)} for c in classes],
                 "participation": _participation_rows(series, [c for c in classes
                                                               if c in visible]),
@@ -68,18 +70,12 @@ def consent_home(request):
     return render(request, "teach/consent_index.html", {"blocks": blocks})
 
 
-def _series_and_class(user, series_id, class_id):
-    class_group = access.get_class_for_user(user, class_id, RECORD_OPTOUTS)
-    series = access.get_series_for_user(user, series_id, RECORD_OPTOUTS)
-    if series.school_id != class_group.school_id:
-        raise Http404("No such series.")  # the same answer as for a missing series
-    return series, class_group
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def consent_class(request, series_id, class_id):
-    series, class_group = _series_and_class(request.user, series_id, class_id)
+    # 404 unless the user may record for this class and the series surveys its school.
+    series, class_group = access.get_series_class_for_user(request.user, series_id, class_id,
+                                                           RECORD_OPTOUTS)
     if request.method == "POST":
         _apply(request, series, class_group)
         return redirect("consent-class", series_id=series.public_id,
