@@ -62,6 +62,7 @@ def create_series(school, *, by, name, instrument, district=None, **options):
             _("The minimum group size cannot be below the district's (%(k)s).")
             % {"k": owner.min_cell_size}
         )
+    _check_languages(instrument, options["languages"])
     series = Series.objects.create(school=school, district=district, name=name,
                                    instrument=instrument, **options)
     audit(by, "series.created", school=school, target=series.public_id, name=name,
@@ -69,10 +70,32 @@ def create_series(school, *, by, name, instrument, district=None, **options):
     return series
 
 
+def _check_languages(instrument, languages):
+    offered = instrument.definition.get("languages", ["en"])
+    if not languages or any(code not in offered for code in languages):
+        raise ServiceError(
+            _("Choose languages the instrument offers (%(offered)s).")
+            % {"offered": ", ".join(offered)})
+
+
+def create_district_series(district, *, by, name, instrument, **options):
+    """A district-wide series: every school of the district (and any school added to it
+    later) is surveyed by its waves. Audited as `series.created` with the district."""
+    return create_series(None, district=district, by=by, name=name, instrument=instrument,
+                         **options)
+
+
 def create_wave(series, *, by, label, season, starts_on):
     wave = Wave.objects.create(series=series, label=label, season=season, starts_on=starts_on)
-    audit(by, "wave.created", school=series.school, target=wave.public_id, label=label)
+    audit(by, "wave.created", school=series.school, target=wave.public_id, label=label,
+          **_district_detail(series))
     return wave
+
+
+def _district_detail(series):
+    """A district-wide series' events carry no school: the district's public id files
+    them in the district's audit log (access.audit_events_for_district)."""
+    return {"district": series.district.public_id} if series.district_wide else {}
 
 
 def _transition(given, allowed_from, to, *, by, action):
@@ -89,7 +112,8 @@ def _transition(given, allowed_from, to, *, by, action):
         if to == Wave.Status.CLOSED:
             wave.closed_at = timezone.now()
         wave.save()
-        audit(by, f"wave.{action}", school=wave.series.school, target=wave.public_id)
+        audit(by, f"wave.{action}", school=wave.series.school, target=wave.public_id,
+              **_district_detail(wave.series))
     # Keep the caller's object true to the row, so a stale status cannot mislead it.
     given.status, given.opened_at, given.closed_at = wave.status, wave.opened_at, wave.closed_at
     return wave

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import audit_views, consent_views, erasure_views, student, views
+from . import audit_views, consent_views, district_views, erasure_views, student, views
 
 urlpatterns = [
     path("teach/", views.teacher_home, name="teacher-home"),
@@ -22,6 +22,11 @@ urlpatterns = [
         name="wave-action",
     ),
     path("districts/<str:public_id>/", views.district_home, name="district-home"),
+    # District-wide series and their waves (district admins: surveys.district_views).
+    path("districts/<str:public_id>/series/new/", district_views.create_series,
+         name="district-series-create"),
+    path("districts/<str:public_id>/series/<str:series_id>/", district_views.series_detail,
+         name="district-series"),
     # Erasure on request and the audit log (surveys.erasure, surveys.audit_views).
     path("schools/<str:public_id>/erasure/", erasure_views.erasure_home, name="erasure-home"),
     path("schools/<str:public_id>/erasure/series/<str:series_id>/",

@@ -107,13 +107,8 @@ def create_series(request, public_id):
     school = access.get_school_for_user(request.user, public_id, MANAGE_WAVES)
     form = SeriesForm(request.POST)
     if form.is_valid():
-        data = form.cleaned_data
         try:
-            services.create_series(
-                school, by=request.user, name=data["name"], instrument=data["instrument"],
-                mode=data["mode"], consent_mode=data["consent_mode"],
-                min_cell_size=data["min_cell_size"], demographics=data["demographics"],
-            )
+            services.create_series(school, by=request.user, **form.series_options())
             messages.success(request, "Series created.")
         except services.ServiceError as err:
             messages.error(request, str(err))

@@ -40,9 +40,13 @@ def objects(world):
         expires_on=timezone.localdate() + timedelta(days=30), k=10)
     job = ExportJob.objects.create(agreement=agreement, requested_by=world["researcher"],
                                    format="csv")
+    district_series = services.create_district_series(
+        world["district"], by=world["district_admin"], name="Matrix district",
+        instrument=world["instrument"])
     return {"wave": wave, "own": own, "not_taught": not_taught, "published": done,
             "school": world["school"], "district": world["district"],
-            "agreement": agreement, "job": job}
+            "agreement": agreement, "job": job, "district_series": district_series,
+            "class_7a": world["classes"]["7A"], "lakeside_class": world["other_class"]}
 
 
 def rows():
@@ -80,6 +84,17 @@ def rows():
         ("post", f"/schools/{s}/erasure/waves/{w}/", {"leader": 400}),
         ("get", f"/schools/{s}/audit/", {"leader": 200, "district_admin": 200}),
         ("get", "/districts/{district}/audit/", {"district_admin": 200}),
+        # District-wide series pages (district admins of the district only; an empty
+        # POST is a form with errors: 400) and opt-outs of a district-wide series (each
+        # school's staff for their own classes: Lakeside's leader not for Hilltop's 7A).
+        ("get", "/districts/{district}/series/new/", {"district_admin": 200}),
+        ("post", "/districts/{district}/series/new/", {"district_admin": 400}),
+        ("get", "/districts/{district}/series/{district_series}/", {"district_admin": 200}),
+        ("post", "/districts/{district}/series/{district_series}/", {"district_admin": 400}),
+        ("get", "/teach/consent/{district_series}/{class_7a}/", {"leader": 200, "teacher": 200}),
+        ("post", "/teach/consent/{district_series}/{class_7a}/", {"leader": 302,
+                                                                 "teacher": 302}),
+        ("get", "/teach/consent/{district_series}/{lakeside_class}/", {"other_leader": 200}),
     ]
 
 
