@@ -1,7 +1,7 @@
 """Seed the demo: a district with two schools, one login per role, and a series with
 three published waves of synthetic responses drawn from a stated latent-trait model
 (analytics.simulate), plus an open wave so a teacher can run a session, and a
-district-wide series with one published wave over both schools."""
+district-wide series with two published waves over both schools."""
 
 from datetime import date, timedelta
 
@@ -104,16 +104,20 @@ class Command(BaseCommand):
         self.stdout.write(f"Seeded {Response.objects.count()} responses; admin {admin}.")
 
     def _district_wave(self, admin, instrument, specs, rng):
-        """A district-wide series over both schools, one published wave: a part per
-        school and the district level (analytics.publishing)."""
-        series = services.create_series(
-            None, district=admin.memberships.get().district, by=admin,
+        """A district-wide series over both schools, two published waves (so each
+        school's part and the district level show a trend): a part per school and the
+        district level each (analytics.publishing)."""
+        series = services.create_district_series(
+            admin.memberships.get().district, by=admin,
             name="District belonging 2026", instrument=instrument, demographics=[],
         )
-        wave = self._wave(series, admin, "Autumn 2026", "autumn", date(2026, 10, 12))
-        self._responses(wave, specs, rng, 0.2, admin)
-        services.close_wave(wave, by=admin)
-        publish(wave.id)
+        for label, season, starts_on, shift in (
+                ("Spring 2026", "spring", date(2026, 3, 23), 0.05),
+                ("Autumn 2026", "autumn", date(2026, 10, 12), 0.2)):
+            wave = self._wave(series, admin, label, season, starts_on)
+            self._responses(wave, specs, rng, shift, admin)
+            services.close_wave(wave, by=admin)
+            publish(wave.id)
 
     def _school(self, district, name, classes):
         school = School.objects.create(district=district, name=name)
