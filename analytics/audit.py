@@ -212,6 +212,9 @@ def _solve(prog, cost=None, lb=None, ub=None):
     lb, ub = prog.lb if lb is None else lb, prog.ub if ub is None else ub
     if np.any(lb > ub + EPS):
         return None
+    if not len(cost):  # every column fixed: feasible iff the rows hold at zero
+        ok = np.all(prog.rlo <= EPS) and np.all(prog.rhi >= -EPS)
+        return np.zeros(0) if ok else None
     cons = [LinearConstraint(prog.A, prog.rlo, prog.rhi)] if prog.A.shape[0] else []
     res = milp(cost, constraints=cons, integrality=prog.integ, bounds=Bounds(lb, ub),
                options={"time_limit": 20.0})
@@ -683,6 +686,9 @@ def _audit_model(model, values):
     if values and (witnesses.found or not counts.hidden):
         for fam in families:
             findings += _value_findings(fam, witnesses)
+    if values:
+        for fam in families:
+            findings += _band_findings(fam, counts)
     return findings
 
 
@@ -906,3 +912,79 @@ def _value_finding(fam, cell, key, rng):
         low, high, step = f"{rng[0]:.2f}", f"{rng[1]:.2f}", f"{_step(spec):g} scale point"
     return Finding(cell, key, "value", f"can be narrowed to {low}..{high}, less than "
                    f"{step} wide (by {_where(fam.model, cell)})", rng)
+
+
+# ------------------------------------------------------------------------ (c) bands
+
+
+def _band_findings(fam, counts):
+    """(c) A shown value published as a band ("10% or less", "3.70 or more") must stay
+    a band: what is published must leave possible both the band's end (nobody, or
+    everyone, at that answer: 0% / 100%, or the end of the scale) and a value one
+    respondent away from it (one answer at that option, or one fewer than all; a mean
+    one scale point of one respondent off the end). Otherwise the other shares (which
+    add up to the answer count), the mean or the relations pin it, and the band hides
+    nothing (rule 4: a unanimous group never shows 100% or 0%). Exact: the least and
+    the greatest total the band's measure can have, over everything published."""
+    entries = {}
+    for name in fam.nodes:
+        for key in fam.keys:
+            for entry in fam.model.nodes[name].entries.get(key, []):
+                if entry.get("band") in ("top", "bottom") and "total" not in entry:
+                    entries.setdefault((name, key), entry)
+    if not entries:
+        return []
+    prog = _joint(counts, [fam])
+    solver, out = _Solver(prog), []
+    for (name, key), entry in sorted(entries.items()):
+        spec, n = fam.model.specs[key], float(entry["n"])
+        rng = _expr_range(fam, solver, prog, fam.expr(name, key))
+        if entry["band"] == "bottom":
+            end, step = spec["lo"] * n, min(1.0, spec["hi"] - spec["lo"])
+        else:
+            end, step = spec["hi"] * n, -min(1.0, spec["hi"] - spec["lo"])
+        if rng is not None and _band_open(rng, end, step):
+            continue
+        out.append(_band_finding(fam, name, key, entry, rng))
+    return out
+
+
+def _expr_range(fam, solver, prog, expr):
+    """The least and greatest value of a measure's total ({column: coefficient} over
+    the family's full columns) over the program with the hidden sizes free."""
+    cost, const = np.zeros(prog.A.shape[1]), 0.0
+    for col, coef in expr.items():
+        if fam.where[col] >= 0:
+            cost[fam.where[col]] += coef
+        else:
+            const += coef * fam.fixed[col]
+    if not cost.any():
+        return const, const
+    xs = [solver.solve(sign * cost, prog.lb, prog.ub) for sign in (1.0, -1.0)]
+    if any(x is None for x in xs):
+        return None
+    return const + float(cost @ xs[0]), const + float(cost @ xs[1])
+
+
+def _band_open(rng, end, step):
+    """Whether [low, high] reaches both the band's end and one respondent off it."""
+    low, high = rng
+    tol = 1e-6 * max(1.0, abs(end))
+    if step > 0:
+        return low <= end + tol and high >= end + step - tol
+    return high >= end - tol and low <= end + step + tol
+
+
+def _band_finding(fam, name, key, entry, rng):
+    shown = f"shown as '{entry.get('display', entry['band'])}'"
+    if rng is None:
+        return Finding(name, key, "band", f"{shown}, but no value it could have is witnessed")
+    n, spec = float(entry["n"]), fam.model.specs[key]
+    low, high = rng[0] / n, rng[1] / n
+    if spec["kind"] == "percent":
+        what = f"{rng[0]:g}..{rng[1]:g} of {n:g} answers ({100 * low:.0f}%..{100 * high:.0f}%)"
+    else:
+        what = f"{low:.2f}..{high:.2f}"
+    return Finding(name, key, "band", f"{shown}, but what is published pins it to {what}, "
+                   f"so the band hides nothing (by {_where(fam.model, name)} and the "
+                   f"other {fam.fam} values)", (low, high))

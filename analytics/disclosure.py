@@ -315,13 +315,16 @@ class _State:
             self.fams[spec["family"]].append(key)
         kids = {c for _, cs in relations for c in cs}
         self.top = {key for key in by if key not in kids}
+        self.band_tried = set()  # (group, family) whose bands were opened within the group
 
     def answers(self, group, fam):
         return self.by[group].measures[self.fams[fam][0]].n
 
     def cell_hidden(self, group, fam):
+        """Whether the whole family is hidden in the group (some of its measures may be
+        hidden alone, to keep a band open: `_open_band`)."""
         return (group in self.decision.hidden_groups
-                or (group, self.fams[fam][0]) in self.decision.hidden_measures)
+                or all((group, key) in self.decision.hidden_measures for key in self.fams[fam]))
 
     def hide_group(self, key, reason):
         if key in self.decision.hidden_groups:
@@ -415,11 +418,14 @@ class _State:
     # -- audit-driven repair
 
     def repair(self, findings):
-        """One repair per family (and one per count finding's relations) each round:
-        one hidden cell often settles many findings of its family."""
+        """One repair per family (and one per count finding's relations, one per group
+        for a pinned band) each round: one hidden cell often settles many findings of
+        its family."""
         progress, seen = False, set()
         for finding in findings:
             topic = self._fam(finding.measure) if finding.measure else None
+            if finding.condition == "band":
+                topic = (topic, finding.group)
             if topic is not None and topic in seen:
                 continue
             seen.add(topic)
@@ -427,6 +433,8 @@ class _State:
                 progress |= self._fallback(finding)
             elif finding.condition == "count":
                 progress |= self._near_group(finding)
+            elif finding.condition == "band":
+                progress |= self._open_band(finding)
             else:
                 progress |= self._near_cell(finding)
         return progress or any(self._fallback(f) for f in findings)
@@ -505,6 +513,31 @@ class _State:
     def _fam(self, key):
         return self.decision.specs[key]["family"] if key in self.decision.specs else key
 
+    def _open_band(self, finding):
+        """A banded value the rest pins (audit condition (c)): first, within its group,
+        hide the item's mean and one exact option share on the same side of "favorable"
+        (the most answered: most room to move), so that answers can move between that
+        option and the banded one; if the band is still pinned (through the relations),
+        hide the family in the group. A continuous measure has no parts: hide it next to
+        the leak, as for a hidden cell."""
+        group, key = finding.group, finding.measure
+        fam = self._fam(key)
+        if self.decision.specs[key]["scale"] is None:
+            return self._near_cell(finding)
+        if (group, fam) not in self.band_tried:
+            self.band_tried.add((group, fam))
+            more = _band_partners(self.by[group], key, self.fams[fam], self.decision)
+            why = f"keeps the band of {key} in {group} open"
+            for k in more:
+                self.decision.hidden_measures.add((group, k))
+                self.decision.reasons[(group, k)] = f"complementary: {why}"
+            if more and group in self.top:
+                self.decision.notes.append(f"{', '.join(more)} hidden for top-level group "
+                                           f"{group}: {why}")
+            if more:
+                return True
+        return self.hide_cell(group, fam, f"complementary: the band of {key} is pinned")
+
 
 # ------------------------------------------------------------------- publication
 
@@ -529,12 +562,38 @@ def publish(groups, decision, k):
 def _entry(group, key, spec, decision, k):
     if (group.key, key) in decision.hidden_measures:
         return suppressed_marker(k, "answers")
-    m = group.measures[key]
+    return {**_shown(group.measures[key], spec), "n": group.measures[key].n}
+
+
+def _shown(m, spec):
     if spec["kind"] == "percent":
-        shown = band_percent((m.total / m.n - spec["lo"]) / (spec["hi"] - spec["lo"]), m.n)
-    else:
-        shown = band_mean(m.total / m.n, m.n, spec["lo"], spec["hi"])
-    return {**shown, "n": m.n}
+        return band_percent((m.total / m.n - spec["lo"]) / (spec["hi"] - spec["lo"]), m.n)
+    return band_mean(m.total / m.n, m.n, spec["lo"], spec["hi"])
+
+
+def _band_partners(group, key, keys, decision):
+    """What `_State._open_band` hides within the group: the item's mean (unless it is the
+    banded value) and the most answered exact option share on the banded option's side
+    of "favorable" (for a banded mean or % favorable, the most answered exact share);
+    with % favorable too when only the other side has one."""
+    specs, hidden = decision.specs, decision.hidden_measures
+
+    def open_(k):
+        return (group.key, k) not in hidden and "band" not in _shown(group.measures[k], specs[k])
+
+    fav = next((k for k in keys if k.endswith(":favorable")), None)
+    mean = next((k for k in keys if k.endswith(":mean")), None)
+
+    def side(k):
+        return specs[fav]["weights"][specs[k]["weights"].index(1)] if fav else 0
+
+    options = sorted((k for k in keys if ":option:" in k and k != key and open_(k)),
+                     key=lambda k: -group.measures[k].total)
+    if ":option:" in key:
+        same = [k for k in options if side(k) == side(key)]
+        options = same or options[:1] + ([fav] if fav and fav != key and open_(fav) else [])
+    out = [mean] if mean and mean != key and open_(mean) else []
+    return out + options[:1] + [k for k in options[1:] if k == fav]
 
 
 def is_shown(published, group_key, measure=None):

@@ -27,8 +27,8 @@ def options_only(key, n, counts):
 
 
 def test_a_family_of_option_shares_alone_is_audited_too():
-    groups = [options_only("school", 30, [2, 8, 10, 10]), options_only("class:a", 4, [0, 1, 2, 1]),
-              options_only("class:b", 26, [2, 7, 8, 9])]
+    groups = [options_only("school", 30, [4, 6, 10, 10]), options_only("class:a", 4, [0, 1, 2, 1]),
+              options_only("class:b", 26, [4, 5, 8, 9])]
     rels = [("school", ["class:a", "class:b"])]
     assert findings(groups, rels, hide(groups, ["class:a", "class:b"])) == []
     pinned = findings(groups, rels, hide(groups, ["class:a"]))
@@ -36,12 +36,13 @@ def test_a_family_of_option_shares_alone_is_audited_too():
 
 
 def test_banded_shares_stand_for_their_whole_bands():
-    # class:b's 4% "strongly disagree" and 4% "disagree" are both banded "10% or less", and
+    # class:b's 4% "strongly disagree" and 0% "disagree" are both banded "10% or less", and
     # so are the school's: which of the pool's two low answers is which stays open, and
-    # the hidden pool {a, c} may hold a "strongly disagree".
-    groups = [options_only("school", 40, [1, 2, 19, 18]),
+    # the hidden pool {a, c} may hold a "strongly disagree". (The school's two banded
+    # shares add up to 2 of 40, so each can still be 0 and 1 or more: condition (c).)
+    groups = [options_only("school", 40, [1, 1, 20, 18]),
               options_only("class:a", 5, [0, 1, 2, 2]),
-              options_only("class:b", 25, [1, 1, 12, 11]),
+              options_only("class:b", 25, [1, 0, 13, 11]),
               options_only("class:c", 10, [0, 0, 5, 5])]
     rels = [("school", ["class:a", "class:b", "class:c"])]
     decision = hide(groups, ["class:a", "class:c"], small=["class:a"])
