@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import students
 from .scope import ExportRefused
 
 SUPPRESSED = "suppressed"
@@ -119,19 +120,46 @@ def generalise(grain, level):
 
 
 def unsafe(grain, qis, measures, k, min_bands=L_DIVERSITY):
-    """Per grain row: is its equivalence class smaller than k, or unanimous on a band?"""
+    """Per grain row: is its equivalence class smaller than k, or unanimous on a band?
+
+    With a `student` column (a linked export, `students.py`) the class is a student's
+    sequence over the waves, its size is counted in distinct students, and an unsafe row
+    makes all of that student's rows unsafe."""
     keys = [grain["wave_id"], *(qis[c] for c in qis.columns)]
     group = (pd.Series(0, index=grain.index).groupby(keys, sort=False, observed=True,
                                                      dropna=False).ngroup().to_numpy())
+    if "student" in grain.columns:
+        return pd.Series(_unsafe_students(grain, group, measures, k, min_bands),
+                         index=grain.index)
     sizes = np.bincount(group, weights=grain["n"].to_numpy())
     bad = sizes[group] < k
+    bad |= _not_diverse(grain, group, measures, min_bands)
+    return pd.Series(bad, index=grain.index)
+
+
+def _not_diverse(grain, group, measures, min_bands):
+    """Per grain row: does its class show fewer than min_bands bands on some score?"""
+    bad = np.zeros(len(group), bool)
+    if not len(group):
+        return bad
     for m in measures:
         band = grain[f"band_{m}"].to_numpy(dtype=np.float64)
         scored = ~np.isnan(band)
         pairs = np.unique(group[scored] * 8 + band[scored].astype(np.int64))
-        distinct = np.bincount(pairs // 8, minlength=len(sizes))
+        distinct = np.bincount(pairs // 8, minlength=int(group.max()) + 1)
         bad |= distinct[group] < min_bands
-    return pd.Series(bad, index=grain.index)
+    return bad
+
+
+def _unsafe_students(grain, group, measures, k, min_bands):
+    student = grain["student"].to_numpy()
+    weight = np.zeros(int(student.max()) + 1)
+    weight[student] = grain["student_weight"].to_numpy()
+    seq, sizes = students.classes(student, weight, group)
+    bad = sizes[seq] < k
+    cell = pd.factorize(seq * (int(group.max()) + 1) + group)[0]  # one wave of a class
+    bad |= _not_diverse(grain, cell, measures, min_bands)
+    return students.spread_to_students(bad, student)
 
 
 def _affected(grain, bad):
@@ -179,15 +207,30 @@ def suppress_locally(grain, qis, bad, measures, k):
     return qis, ~bad, counts
 
 
+def _with_students(grain):
+    """A linked grain (one with a `pseudonym` column) gets its student ids and weights."""
+    if "pseudonym" not in grain.columns:
+        return grain
+    student, weight = students.student_ids(grain["pseudonym"], grain["n"])
+    return grain.assign(student=student, student_weight=weight[student])
+
+
 def plan(grain, measures, k, max_share):
-    """The generalisation and suppression that make the grain k-anonymous and l-diverse."""
+    """The generalisation and suppression that make the grain k-anonymous and l-diverse.
+
+    A grain with a `pseudonym` column (raw pseudonyms, "" for none) is a linked export:
+    classes are counted in students over their whole sequence (`students.py`), and the
+    plan's lookup is keyed by the pseudonym too, since two students with the same raw
+    quasi-identifiers may be treated differently."""
     total = int(grain["n"].sum())
     if total == 0:
         raise ExportRefused("There are no responses for these schools and waves.")
+    grain = _with_students(grain)
     level, qis, bad = choose_level(grain, measures, k, max_share)
     qis, keep, counts = suppress_locally(grain, qis, bad, measures, k)
-    lookup = grain[RAW_KEY].join(qis.add_prefix("qi_")).assign(keep=keep)
-    lookup = lookup.drop_duplicates(RAW_KEY).reset_index(drop=True)
+    key = RAW_KEY + (["pseudonym"] if "student" in grain.columns else [])
+    lookup = grain[key].join(qis.add_prefix("qi_")).assign(keep=keep)
+    lookup = lookup.drop_duplicates(key).reset_index(drop=True)
     removed = int(grain.loc[~keep, "n"].sum())
     report = {
         "k": k, "l": L_DIVERSITY, "max_suppressed_share": max_share,
@@ -195,8 +238,23 @@ def plan(grain, measures, k, max_share):
         "generalisations": [step.note for step in LADDER[:level]],
         "records_in": total, "records_removed": removed, "records_out": total - removed,
         "records_locally_suppressed": counts,
+        "counted_in": "responses",
     }
+    if "student" in grain.columns:
+        report.update(_student_report(grain, keep))
     return Plan(level=level, qis=list(qis.columns), lookup=lookup, report=report)
+
+
+def _student_report(grain, keep):
+    student = grain["student"].to_numpy()
+    weight = np.zeros(int(student.max()) + 1)
+    weight[student] = grain["student_weight"].to_numpy()
+    kept = np.zeros(len(weight), bool)
+    kept[student[keep.to_numpy()]] = True
+    return {"counted_in": "students",
+            "equivalence_class": "a student's sequence of (wave, quasi-identifiers) over "
+                                 "the waves of the export, absence from a wave included",
+            "students_in": int(weight.sum()), "students_removed": int(weight[~kept].sum())}
 
 
 def class_counts(frame, qis, band_columns):
@@ -205,12 +263,7 @@ def class_counts(frame, qis, band_columns):
     The quasi-identifier columns must be Categoricals with the export's fixed categories
     (as `base.transform` makes them), so a class has the same integer key in every
     chunk: the mixed-radix number of its category codes."""
-    key = np.zeros(len(frame), np.int64)
-    for col in qis:
-        values = frame[col]
-        if not isinstance(values.dtype, pd.CategoricalDtype):
-            raise TypeError(f"{col}: quasi-identifier columns must be categorical")
-        key = key * (len(values.cat.categories) + 1) + values.cat.codes.to_numpy() + 1
+    key = class_key(frame, qis)
     parts = []
     for index, col in enumerate(band_columns):
         band = frame[col].cat.codes.to_numpy().astype(np.int64)  # -1: no score
@@ -218,6 +271,26 @@ def class_counts(frame, qis, band_columns):
         parts.append(pd.DataFrame({"key": combined // 8, "measure": index,
                                    "band": combined % 8 - 1, "n": counts}))
     return pd.concat(parts, ignore_index=True) if parts else None
+
+
+def class_key(frame, qis):
+    key = np.zeros(len(frame), np.int64)
+    for col in qis:
+        values = frame[col]
+        if not isinstance(values.dtype, pd.CategoricalDtype):
+            raise TypeError(f"{col}: quasi-identifier columns must be categorical")
+        key = key * (len(values.cat.categories) + 1) + values.cat.codes.to_numpy() + 1
+    return key
+
+
+def student_rows(frame, qis, band_columns):
+    """What `students.measure` needs of an output chunk of a linked export: each row's
+    pseudonym, class key and band codes."""
+    out = pd.DataFrame({"pseudonym": frame["pseudonym"].to_numpy(dtype=object),
+                        "key": class_key(frame, qis)})
+    for index, col in enumerate(band_columns):
+        out[f"b{index}"] = frame[col].cat.codes.to_numpy().astype(np.int8)
+    return out
 
 
 def measure(parts):

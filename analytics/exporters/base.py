@@ -29,7 +29,7 @@ from django.db import connection, transaction
 
 from surveys.models import ClassGroup
 
-from . import anonymity, codes, source, table
+from . import anonymity, codes, source, spool, students, table
 from .scope import ExportFile, ExportRefused, ExportResult
 
 CHUNK_ROWS = 50_000
@@ -57,7 +57,7 @@ class Exporter:
 class Context:
     """What the chunk transformation needs, fixed before the first chunk."""
 
-    def __init__(self, scope, layout, plan):
+    def __init__(self, scope, layout, plan, linked=False):
         key = codes.agreement_key(scope.agreement_id)
         class_ids = plan.lookup["class_group_id"].unique().tolist()
         self.codes = {
@@ -72,6 +72,7 @@ class Context:
         self.names = [c.name for c in self.columns]
         self.lookups = {w: WaveLookup(frame) for w, frame in plan.lookup.groupby("wave_id")}
         self.pseudonyms = scope.include_pseudonyms
+        self.linked = linked  # k and l counted in students (students.py)
         self.rng = np.random.default_rng(secrets.randbits(64))
 
 
@@ -98,16 +99,21 @@ KEY = ["school_id", "class_group_id", "year_level", "gender", "home_language"]
 
 
 class WaveLookup:
-    """One wave's plan, indexed by the raw quasi-identifiers of a response."""
+    """One wave's plan, indexed by the raw quasi-identifiers of a response (and, in a
+    linked export, its raw pseudonym, "" for none)."""
 
     def __init__(self, frame):
         self.frame = frame.reset_index(drop=True)
-        self.index = pd.MultiIndex.from_frame(self.frame[KEY])
+        self.key = KEY + (["pseudonym"] if "pseudonym" in frame.columns else [])
+        self.index = pd.MultiIndex.from_frame(self.frame[self.key])
         self.keep = self.frame["keep"].to_numpy(dtype=bool)
 
     def rows(self, raw):
         """(the raw rows the plan keeps, their plan rows); unplanned rows are dropped."""
-        pos = self.index.get_indexer(pd.MultiIndex.from_frame(raw[KEY]))
+        keys = raw[KEY]
+        if "pseudonym" in self.key:
+            keys = source.with_pseudonym_key(raw.reindex(columns=self.key), True)
+        pos = self.index.get_indexer(pd.MultiIndex.from_frame(keys))
         found = pos >= 0
         found[found] = self.keep[pos[found]]
         kept = raw[found].reset_index(drop=True)
@@ -169,30 +175,55 @@ def transform(ctx, wave_source, raw):
 class ResponseExporter(Exporter):
     extension = ""
     media_type = ""
+    single_pass = False  # read the rows once and keep them (spool.py) instead of twice
 
     def write(self, path, columns, chunks):
         """Write every chunk (DataFrames with `columns`, in order) to `path`."""
         raise NotImplementedError
 
-    def plan(self, layout):
-        parts = [source.grain(w, layout.school_ids) for w in layout.waves]
-        grain = pd.concat(parts, ignore_index=True)
+    def linked(self, layout):
+        """Do the file's rows carry pseudonyms that join a student's waves?"""
+        return self.scope.include_pseudonyms and any(w.linked for w in layout.waves)
+
+    def plan(self, layout, grain=None):
+        if grain is None:
+            linked = self.linked(layout)
+            grain = pd.concat([source.grain(w, layout.school_ids, pseudonyms=linked)
+                               for w in layout.waves], ignore_index=True)
         return anonymity.plan(grain, list(layout.measures), self.scope.k,
                               self.scope.max_suppressed_share)
+
+    def raw_chunks(self, ctx):
+        if self.spool is not None:
+            yield from self.spool.drain()
+            return
+        for wave_source in ctx.layout.waves:
+            for raw in source.stream(wave_source, ctx.layout.school_ids, CHUNK_ROWS,
+                                     pseudonyms=ctx.pseudonyms):
+                yield wave_source, raw
 
     def chunks(self, ctx, stats):
         done, total = 0, max(ctx.plan.report["records_in"], 1)
         qis = ["wave", *ctx.plan.qis]
         bands = [f"band_{m}" for m in ctx.layout.measures]
-        for wave_source in ctx.layout.waves:
-            for raw in source.stream(wave_source, ctx.layout.school_ids, CHUNK_ROWS,
-                                     pseudonyms=ctx.pseudonyms):
-                frame = transform(ctx, wave_source, raw)
-                stats["rows"] += len(frame)
+        for wave_source, raw in self.raw_chunks(ctx):
+            frame = transform(ctx, wave_source, spool.expand(raw) if self.spool else raw)
+            stats["rows"] += len(frame)
+            if ctx.linked:
+                stats["parts"].append(anonymity.student_rows(frame, qis, bands))
+            else:
                 stats["parts"].append(anonymity.class_counts(frame, qis, bands))
-                done += len(raw)
-                self.progress(10 + int(80 * done / total), "writing")
-                yield frame
+            done += len(raw)
+            self.progress(10 + int(80 * done / total), "writing")
+            yield frame
+
+    def read(self, layout):
+        """The plan's grain: from the spooled rows (single pass) or from SQL (None)."""
+        self.spool = None
+        if not self.single_pass:
+            return None
+        self.spool = spool.read(layout, CHUNK_ROWS, pseudonyms=self.linked(layout))
+        return self.spool.grain()
 
     def run(self):
         data = self.output(self.extension, self.media_type)
@@ -205,8 +236,10 @@ class ResponseExporter(Exporter):
             layout = source.load_layout(self.scope)
             if not layout.waves:
                 raise ExportRefused("The agreement names no wave to export.")
-            self.progress(2, "planning")
-            ctx = self.context = Context(self.scope, layout, self.plan(layout))
+            self.progress(2, "reading" if self.single_pass else "planning")
+            grain = self.read(layout)
+            ctx = self.context = Context(self.scope, layout, self.plan(layout, grain),
+                                         self.linked(layout))
             self.progress(10, "writing")
             try:
                 self.write(data.path, ctx.columns, self.chunks(ctx, stats))
@@ -216,7 +249,8 @@ class ResponseExporter(Exporter):
         return self.finish(ctx, data, stats)
 
     def finish(self, ctx, data, stats):
-        measured = anonymity.measure(stats["parts"])
+        measure = students.measure if ctx.linked else anonymity.measure
+        measured = measure(stats["parts"])
         short = measured["k"] is not None and (
             measured["k"] < self.scope.k or measured["l"] < anonymity.L_DIVERSITY)
         if short:

@@ -1,9 +1,12 @@
 """What SPSS (.sav) and Stata (.dta) share: categories coded 1..n with value labels, items
-with their scale's labels, a variable label on every column (pyreadstat writes both).
+with their scale's labels, a variable label on every column.
 
-pyreadstat writes a whole DataFrame at once, so the rows are gathered first, into arrays
-allocated once for the number of records the plan keeps: 2-byte codes with a missing
-mask, not Python objects (1,000,000 responses of 20 items take about 100 MB).
+Both writers take a whole table, so these formats read the responses once and keep them
+(`single_pass`, spool.py), then gather the output rows into arrays allocated once for
+the number of records the plan keeps: 2-byte codes with a missing mask, not Python
+objects (1,000,000 responses of 20 items take about 100 MB). `gather` returns those
+arrays; each format hands them to its writer in the form that writer iterates fastest
+(sav.py, dta.py).
 """
 
 import numpy as np
@@ -39,10 +42,9 @@ class Buffer:
         else:
             self.values[at:end] = series.to_numpy()
 
-    def array(self, size):
-        if self.mask is None:
-            return self.values[:size]
-        return pd.arrays.IntegerArray(self.values[:size], self.mask[:size])
+    def arrays(self, size):
+        """(values, missing mask or None), trimmed to the rows written."""
+        return self.values[:size], None if self.mask is None else self.mask[:size]
 
 
 def value_labels(column):
@@ -53,8 +55,10 @@ def value_labels(column):
 
 class LabelledExporter(ResponseExporter):
     label_limit = 256
+    single_pass = True  # every row is held for the writer anyway (spool.py)
 
     def gather(self, columns, chunks):
+        """{variable name: (values, missing mask or None)} of every row handed over."""
         size = self.context.plan.report["records_out"]
         buffers = [Buffer(c, size) for c in columns]
         at = 0
@@ -69,10 +73,23 @@ class LabelledExporter(ResponseExporter):
         names = [c.stat_name for c in columns]
         if len(set(names)) != len(names):
             raise ValueError(f"two columns share a {self.key} variable name: {names}")
-        return pd.DataFrame({c.stat_name: b.array(at) for c, b in zip(columns, buffers,
-                                                                         strict=True)})
+        return {c.stat_name: b.arrays(at) for c, b in zip(columns, buffers, strict=True)}
 
     def labels(self, columns):
         column_labels = {c.stat_name: c.label[:self.label_limit] for c in columns}
         values = {c.stat_name: value_labels(c) for c in columns if c.value_labels}
         return column_labels, values
+
+
+def pandas_frame(arrays, text_missing=None):
+    """The gathered arrays as a DataFrame: nullable Int16 for codes, float64 scores,
+    text as objects (missing text as `text_missing`)."""
+    data = {}
+    for name, (values, mask) in arrays.items():
+        if mask is not None:
+            data[name] = pd.arrays.IntegerArray(values, mask)
+        elif values.dtype == object and text_missing is not None:
+            data[name] = np.where(pd.isna(values), text_missing, values).astype(object)
+        else:
+            data[name] = values
+    return pd.DataFrame(data, copy=False)

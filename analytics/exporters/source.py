@@ -153,9 +153,13 @@ def _fence():
     return " OFFSET 0" if connection.vendor == "postgresql" else ""
 
 
-def grain(source, school_ids):
-    """Counts per (raw quasi-identifiers, band of each measure) for one wave."""
-    keys = [_q(c) for c in QI_RAW]
+def grain(source, school_ids, *, pseudonyms=False):
+    """Counts per (raw quasi-identifiers, band of each measure) for one wave.
+
+    pseudonyms=True (a linked export): grouped by the raw pseudonym too, so a linked
+    wave has one row per student; "" stands for no pseudonym (`students.py`)."""
+    linked = pseudonyms and source.linked
+    keys = [_q(c) for c in QI_RAW + (("pseudonym",) if linked else ())]
     sums = [_sums_sql(m, i) for i, m in enumerate(source.measures)]
     bands = [f"{band_sql(m, i, source.spec.min_share)} AS {_q('band_' + m.name)}"
              for i, m in enumerate(source.measures)]
@@ -171,6 +175,14 @@ def grain(source, school_ids):
         frame = frame_from_rows(cursor.fetchall(), names)
     frame["n"] = frame["n"].astype(np.int64)
     frame.insert(0, "wave_id", source.wave.id)
+    return with_pseudonym_key(frame, pseudonyms)
+
+
+def with_pseudonym_key(frame, pseudonyms):
+    """A linked export's grain keys every row by its pseudonym ("" for none)."""
+    if pseudonyms:
+        values = frame["pseudonym"] if "pseudonym" in frame.columns else None
+        frame["pseudonym"] = "" if values is None else values.fillna("").astype(object)
     return frame
 
 
