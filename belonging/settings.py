@@ -236,9 +236,18 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 # With acks_late, Redis hands a task whose worker died (SIGKILL, lost machine) to
-# another worker after this many seconds; it must exceed the longest task time limit.
+# another worker once it has gone unacknowledged for visibility_timeout seconds; live
+# workers look for such tasks every 10 s (kombu's default is every 100 s). 2400 s is
+# above the publishing tasks' hard limit (2000 s), so a running part is never handed
+# out twice, and below the outboxes' one-hour grace (analytics/outbox.py,
+# research/jobs.py), so redelivery comes first. An export running past 2400 s (its
+# limit is 3600 s) is delivered once more and that copy finds the job taken
+# (research/jobs.claim_job). docs/operations.md, "Scaling" and "Monitoring".
+VISIBILITY_TIMEOUT_DEFAULT = 2400
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 7200),
+    "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", VISIBILITY_TIMEOUT_DEFAULT),
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
 }
 
 REST_FRAMEWORK = {
