@@ -1,4 +1,5 @@
-"""The codebook and the wave summary exports, and the demo's exports checked with pycanon."""
+"""The codebook and the wave summary exports (the demo's exports are checked with pycanon
+in tests/research/test_demo_exports.py)."""
 
 import csv
 import json
@@ -7,13 +8,11 @@ from datetime import date
 
 import numpy as np
 import pytest
-from django.core.management import call_command
 
 from analytics.exporters import ExportRefused, ExportScope, export
 from analytics.publishing import document_for, latest_snapshot, publish
 from surveys import services
-from surveys.instruments import load_all
-from surveys.models import Response, School, Wave
+from surveys.models import Response
 
 from .test_exporters import field_wave, pycanon_k_l, read_back, scope_for
 
@@ -80,23 +79,6 @@ def test_a_summary_of_an_unpublished_wave_is_refused(world, tmp_path):
     field_wave(world, world["wave"])
     with pytest.raises(ExportRefused, match="no published results"):
         export(scope_for(world), "summary", str(tmp_path))
-
-
-def test_the_demo_exports_pass_the_k_and_l_checks(db, tmp_path):
-    load_all()
-    call_command("seed_demo", verbosity=0, stdout=open("/dev/null", "w"))
-    hilltop = School.objects.get(name="Hilltop Secondary")
-    waves = Wave.objects.filter(series__school=hilltop, status=Wave.Status.PUBLISHED)
-    assert waves.count() == 3
-    scope = ExportScope(agreement_id="demo", wave_ids=tuple(w.id for w in waves),
-                        school_ids=(hilltop.id,), k=10)
-    for fmt in ("csv", "parquet", "sav"):
-        result = export(scope, fmt, str(tmp_path / fmt))
-        frame = read_back(result)
-        k_found, l_found = pycanon_k_l(frame)
-        assert k_found >= 10 and l_found >= 2, fmt
-        assert len(frame) == result.report["records_out"] > 300
-        print(fmt, json.dumps(result.report))
 
 
 def district_wave(world, per_class=30):

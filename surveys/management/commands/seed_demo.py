@@ -1,7 +1,8 @@
 """Seed the demo: a district with two schools, one login per role, and a series with
 three published waves of synthetic responses drawn from a stated latent-trait model
-(analytics.simulate), plus an open wave so a teacher can run a session, and a
-district-wide series with two published waves over both schools."""
+(analytics.simulate), plus an open wave so a teacher can run a session, a
+district-wide series with two published waves over both schools, and an active
+research agreement for the researcher over Hilltop's published waves."""
 
 from datetime import date, timedelta
 
@@ -14,8 +15,18 @@ from django.utils import timezone
 from analytics.publishing import publish
 from analytics.scoring import ItemSpec
 from analytics.simulate import simulate_wave
+from research import services as research
+from research.models import Agreement
 from surveys import services
-from surveys.models import ClassGroup, District, Instrument, Membership, Response, School
+from surveys.models import (
+    ClassGroup,
+    District,
+    Instrument,
+    Membership,
+    Response,
+    School,
+    Wave,
+)
 
 Role = Membership.Role
 PASSWORD = "belonging-demo"
@@ -96,7 +107,8 @@ class Command(BaseCommand):
             self._responses(wave, specs, rng, shift, leader)
             services.close_wave(wave, by=leader)
             publish(wave.id)
-        self._district_wave(admin, instrument, specs, rng)
+        district_waves = self._district_wave(admin, instrument, specs, rng)
+        self._agreement(admin, hilltop, [*series.waves.all(), *district_waves])
         live = services.create_wave(
             series, by=leader, label="Spring 2027", season="spring", starts_on=date(2027, 3, 15)
         )
@@ -111,6 +123,7 @@ class Command(BaseCommand):
             admin.memberships.get().district, by=admin,
             name="District belonging 2026", instrument=instrument, demographics=[],
         )
+        waves = []
         for label, season, starts_on, shift in (
                 ("Spring 2026", "spring", date(2026, 3, 23), 0.05),
                 ("Autumn 2026", "autumn", date(2026, 10, 12), 0.2)):
@@ -118,6 +131,20 @@ class Command(BaseCommand):
             self._responses(wave, specs, rng, shift, admin)
             services.close_wave(wave, by=admin)
             publish(wave.id)
+            waves.append(wave)
+        return waves
+
+    def _agreement(self, admin, hilltop, waves):
+        """The researcher's active agreement: Hilltop's published waves (its own series
+        and its part of the district-wide one), k = 10, for a year from today."""
+        today = timezone.localdate()
+        return research.create_agreement(
+            by=admin, researcher=User.objects.get(username="researcher"), schools=[hilltop],
+            waves=Wave.objects.filter(pk__in=[w.pk for w in waves],
+                                      status=Wave.Status.PUBLISHED),
+            purpose="Demo: how belonging changes across the year levels of Hilltop.",
+            starts_on=today, expires_on=today + timedelta(days=365), k=10,
+        )
 
     def _school(self, district, name, classes):
         school = School.objects.create(district=district, name=name)
@@ -182,6 +209,12 @@ class Command(BaseCommand):
         for m in Membership.objects.select_related("user", "school", "district").order_by("id"):
             scope = m.school or m.district
             self.stdout.write(f"  {m.user.username:18} {m.get_role_display():16} {scope}")
+        for agreement in Agreement.objects.filter(researcher__username="researcher"):
+            self.stdout.write(
+                f"  researcher's agreement {agreement.public_id}: "
+                f"{agreement.waves.count()} published waves of Hilltop, k = {agreement.k}, "
+                f"until {agreement.expires_on} (export them from /research/)"
+            )
         self.stdout.write(
             "Students: open http://127.0.0.1:8000/join/ and enter a session code "
             "(log in as teacher.hilltop to open one)."
