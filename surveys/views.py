@@ -151,6 +151,10 @@ def wave_action(request, public_id, action):
             messages.error(request, "Unknown action.")
     except services.ServiceError as err:
         messages.error(request, str(err))
+    if wave.series.district_wide and request.POST.get("back") == "series":
+        # Back to the series' page the district admin came from (district_views).
+        return redirect("district-series", public_id=wave.series.district.public_id,
+                        series_id=wave.series.public_id)
     if wave.series.district_wide:
         return redirect("district-home", public_id=wave.series.district.public_id)
     return redirect("school-home", public_id=wave.series.school.public_id)

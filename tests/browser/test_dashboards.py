@@ -42,7 +42,7 @@ def logged_in(chromium, live_server, user, **options):
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", user.username)
     page.fill("#id_password", PASSWORD)
-    page.locator("main button[type=submit]").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     page.wait_for_url(lambda url: "/login/" not in url)
     return context, page
 

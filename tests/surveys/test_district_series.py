@@ -149,7 +149,10 @@ def test_waves_are_created_on_the_series_page_and_reach_every_school(client, wor
                                                          date(2027, 3, 1))
     event = AuditEvent.objects.get(action="wave.created", target=wave.public_id)
     assert event.detail["district"] == world["district"].public_id
-    assert client.post(f"/waves/{wave.public_id}/open/").status_code == 302
+    opened = client.post(f"/waves/{wave.public_id}/open/", {"back": "series"})
+    assert opened.status_code == 302 and opened["Location"] == series_url(series)
+    assert AuditEvent.objects.get(action="wave.opened").detail == {
+        "district": world["district"].public_id}
     # Every school's teachers now see it for their classes, and open sessions.
     lake_teacher = make_user("lake_teacher", Role.TEACHER, school=world["other_school"])
     world["other_class"].teachers.add(lake_teacher)
