@@ -90,6 +90,33 @@ def _component_favorable(values, component):
     return round(sum(shares) / len(shares))
 
 
+def pooled_spreads(spreads, published, basis):
+    """The spreads a document may publish: every shown group's component SD is that of
+    its `basis` group (`basis[key]`: the school, or at the district level the district
+    and each school), and its 95% CI half-width is that SD over the root of the group's
+    own published n.
+
+    A group's own SD would be a leak: with exact n, the mean and the SD of a parent and
+    of its shown children, the sum of squares of a hidden child follows by subtraction,
+    and a sum of squares near its largest value pins the hidden mean to an end of the
+    scale (a unanimous hidden group). The basis group's SD is a number about the whole
+    school (or district); the district's own is published only when no school is hidden
+    at the district level, since the district minus the shown schools would again give
+    the hidden one's sum of squares."""
+    out = {}
+    for key, pub in published["groups"].items():
+        base = spreads.get(basis.get(key), {})
+        if pub["suppressed"] or not base:
+            continue
+        out[key] = {}
+        for mkey, spread in base.items():
+            n = (pub["measures"].get(mkey) or {}).get("n")
+            if n and n >= 2:
+                out[key][mkey] = {"sd": spread["sd"], "sd_of": basis[key],
+                                  "ci95": round(1.96 * spread["sd"] / math.sqrt(n), 2)}
+    return out
+
+
 def group_entry(key, pub, spreads, components, items, classes, k):
     entry = {"key": key, "kind": group_kind(key), "label": group_label(key, classes)}
     if pub["suppressed"]:
@@ -189,6 +216,7 @@ def present(wave, spec, published, decision, spreads, classes, k, *, school_id=N
     components = component_entries(spec)
     items = item_entries(instrument, spec)
     by_public = {c.public_id: c for c in classes.values()}
+    spreads = pooled_spreads(spreads, published, dict.fromkeys(published["groups"], "school"))
     groups = [group_entry(key, pub, spreads, components, items, by_public, k)
               for key, pub in published["groups"].items()]
     groups.sort(key=lambda g: (KIND_ORDER.get(g["kind"], 9), g["label"]))
@@ -209,3 +237,11 @@ def present(wave, spec, published, decision, spreads, classes, k, *, school_id=N
         "reliability": school_reliability(wave, spec, school_id) if shown else {},
         "change": change,
     }
+
+
+def district_basis(published):
+    """At the district level each school's SD is its own (the top of its part) and the
+    district's is the district's, unless a school is hidden (`pooled_spreads`)."""
+    groups = published["groups"]
+    hidden = any(pub["suppressed"] for key, pub in groups.items() if key != "district")
+    return {key: key for key in groups if not (key == "district" and hidden)}

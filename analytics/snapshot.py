@@ -377,10 +377,19 @@ def build_district(wave, parts, previous=None, progress=lambda pct, step: None):
 
 
 def present_district(wave, spec, published, spreads, parts, previous, k):
-    from .presentation import KIND_ORDER, change_since, component_entries, group_entry, item_entries
+    from .presentation import (
+        KIND_ORDER,
+        change_since,
+        component_entries,
+        district_basis,
+        group_entry,
+        item_entries,
+        pooled_spreads,
+    )
 
     components, items = component_entries(spec), item_entries(wave.series.instrument, spec)
     names = {f"school:{p.school.public_id}": p.school.name for p in parts}
+    spreads = pooled_spreads(spreads, published, district_basis(published))
     groups = []
     for key, pub in published["groups"].items():
         entry = group_entry(key, pub, spreads, components, items, {}, k)
