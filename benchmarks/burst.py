@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/burst.py [--schools 100] [--students 30] [--window 600]
                                          [--compress 10] [--workers 4] [--threads 64]
+                                         [--stop-after SECONDS]
 
 What it does (docs/performance.md, "District burst"):
 
@@ -20,7 +21,10 @@ What it does (docs/performance.md, "District burst"):
    times faster).
 4. Reports throughput, latency percentiles per step, errors, how late the load generator
    started students (if it could not keep up, the server was not the only limit), and
-   the rows stored against the responses acknowledged: lost and duplicated.
+   the rows stored against the responses acknowledged: lost and duplicated. A progress
+   line goes to stderr every minute. With --stop-after, no student starts or submits
+   after that many seconds of load (requests under way finish, with their retries), and
+   the report covers what was done, saying how many students were never served.
 
 Loopback only; gunicorn is stopped when it ends. Exit status 0 when nothing was lost,
 duplicated or failed, 1 otherwise, 2 when the benchmark could not run.
@@ -66,6 +70,8 @@ def parse_args(argv=None):
     p.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     p.add_argument("--threads", type=int, default=64, help="load generator threads")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--stop-after", type=float, default=None,
+                   help="stop starting and submitting after this many seconds of load")
     p.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES",
                                                         "postgres://postgres@127.0.0.1:5432"))
     p.add_argument("--database", default="belonging_burst")
@@ -73,7 +79,7 @@ def parse_args(argv=None):
                                                      "redis://127.0.0.1:6379/15"))
     args = p.parse_args(argv)
     if min(args.schools, args.students, args.window, args.workers, args.threads) < 1 \
-            or args.compress <= 0:
+            or args.compress <= 0 or (args.stop_after is not None and args.stop_after <= 0):
         p.error("every number must be positive")
     if not args.database.replace("_", "").isalnum() or "burst" not in args.database:
         p.error("--database must be a plain name containing 'burst' (it is dropped)")
@@ -220,10 +226,11 @@ class Clock:
     """Events at compressed times, run on a thread pool: students start, and submit
     when they have finished answering (no thread waits while a student answers)."""
 
-    def __init__(self, threads):
+    def __init__(self, threads, stop_after=None):
         self.t0, self.heap, self.seq = time.monotonic(), [], itertools.count()
         self.cv, self.outstanding = threading.Condition(), 0
         self.pool = ThreadPoolExecutor(max_workers=threads)
+        self.stop_after, self.dropped = stop_after or float("inf"), 0
 
     def now(self):
         return time.monotonic() - self.t0
@@ -234,36 +241,60 @@ class Clock:
             self.outstanding += 1
             self.cv.notify()
 
-    def _done(self, _future):
+    def _done(self, future):
         with self.cv:
             self.outstanding -= 1
+            self.dropped += future.cancelled()
             self.cv.notify()
 
     def run(self):
+        """Runs the events due until none is left or --stop-after has passed; then
+        drops what is not started yet (queued or scheduled) and waits for the rest."""
         with self.cv:
-            while self.outstanding:
+            while self.outstanding and self.now() < self.stop_after:
                 if not self.heap:
-                    self.cv.wait()
+                    self.cv.wait(timeout=min(60.0, self.stop_after - self.now()))
                     continue
                 when, _, fn = self.heap[0]
                 if when > self.now():
-                    self.cv.wait(timeout=when - self.now())
+                    self.cv.wait(timeout=min(when, self.stop_after) - self.now())
                     continue
                 heapq.heappop(self.heap)
                 self.pool.submit(fn).add_done_callback(self._done)
-        self.pool.shutdown(wait=True)
+            self.stopped = bool(self.outstanding)
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        with self.cv:  # events still scheduled, and any a finishing student added
+            self.dropped += len(self.heap)
+            self.heap.clear()
+
+
+def progress(clock, rec, total, done):
+    """Every minute to stderr: students started, the generator's lag, requests so far."""
+    while not done.wait(60):
+        with rec.lock:
+            started, lag = len(rec.lag), rec.lag[-1] if rec.lag else 0.0
+            requests = sum(len(v) for v in rec.latency.values())
+            errors = sum(sum(e.values()) for e in rec.errors.values())
+            acked = len(rec.acknowledged)
+        print(f"... {clock.now():.0f} s: started {started:,}/{total:,} (lag {lag:.1f} s), "
+              f"{requests:,} requests, {errors:,} errors, {acked:,} acknowledged",
+              file=sys.stderr, flush=True)
 
 
 def run_load(args, port, students, keys):
     rec = Recorder()
     rng = random.Random(args.seed + 1)
-    clock = Clock(args.threads)
+    clock = Clock(args.threads, args.stop_after)
     for s in students:
         student_rng = random.Random(rng.random())
         clock.at(s["start"], lambda s=s, r=student_rng: start_student(port, keys, s, clock,
                                                                        rec, r))
+    done = threading.Event()
+    threading.Thread(target=progress, args=(clock, rec, len(students), done),
+                     daemon=True).start()
     clock.run()
-    return rec, clock.now()
+    done.set()
+    return rec, clock
 
 
 def quantile(values, q):
@@ -287,7 +318,16 @@ def reconcile(rec):
             "duplicated": dup_rows + len(rec.created) - len(set(rec.created))}
 
 
-def report(args, rec, seconds, result, students):
+def stop_line(args, clock, rec, students):
+    if not clock.stopped:
+        return []
+    return [f"STOPPED after {args.stop_after:g} s of load (--stop-after): "
+            f"{len(rec.lag):,} of {len(students):,} students started; {clock.dropped:,} "
+            "starts or submissions not made; every figure covers only what was done"]
+
+
+def report(args, rec, clock, result, students):
+    seconds = clock.now()
     requests_total = sum(len(v) for v in rec.latency.values())
     out = [f"belonging district burst, {datetime.now():%Y-%m-%d %H:%M}",
            f"{args.schools} schools x {args.students} students = {len(students):,} students; "
@@ -301,18 +341,23 @@ def report(args, rec, seconds, result, students):
            "responses stored/s on average", "",
            f"{'step':<8} {'requests':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
            f"{'max ms':>8}  errors"]
+    out[4:4] = stop_line(args, clock, rec, students)
     for step, values in rec.latency.items():
         out.append(f"{step:<8} {len(values):>9,} {quantile(values, .5):>8.1f} "
                    f"{quantile(values, .95):>8.1f} {quantile(values, .99):>8.1f} "
                    f"{max(values, default=0):>8.1f}  {rec.errors[step] or 'none'}")
     out += ["", f"submission retries {rec.retries}, gave up {rec.gave_up}; start lag of the "
-            f"load generator p95 {quantile(rec.lag, .95):.2f} s, max {max(rec.lag):.2f} s",
+            f"load generator p95 {quantile(rec.lag, .95):.2f} s, "
+            f"max {max(rec.lag, default=0):.2f} s",
             f"acknowledged {result['acknowledged']:,}, rows {result['rows']:,}, lost "
             f"{result['lost']}, duplicated {result['duplicated']}, rows never acknowledged "
             f"{result['unacknowledged_rows']}"]
     ok = not (result["lost"] or result["duplicated"] or rec.gave_up
               or result["acknowledged"] != len(students))
-    out.append(f"VERDICT: {'every student stored once' if ok else 'PROBLEMS (see above)'}")
+    verdict = ("every student stored once" if ok else "INCOMPLETE: stopped (see above)"
+               if clock.stopped and not (result["lost"] or result["duplicated"])
+               else "PROBLEMS (see above)")
+    out.append(f"VERDICT: {verdict}")
     return "\n".join(out), ok
 
 
@@ -337,8 +382,8 @@ def main(argv=None):
         print(f"... {len(students):,} students over {args.window / args.compress:.0f} s",
               file=sys.stderr, flush=True)
         with Gunicorn(env, port, args.workers, Path(workdir) / "gunicorn.log"):
-            rec, seconds = run_load(args, port, students, keys)
-        text, ok = report(args, rec, seconds, reconcile(rec), students)
+            rec, clock = run_load(args, port, students, keys)
+        text, ok = report(args, rec, clock, reconcile(rec), students)
         print(text)
         connections.close_all()
     finally:
