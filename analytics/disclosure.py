@@ -24,7 +24,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .audit import DEFAULT_BANDING, audit
+from .audit import DEFAULT_BANDING, AuditMemo, audit
 
 # Top/bottom coding of percentages by group size: NCES 2011-603 (SLDS Technical Brief 3)
 # as adopted by Canyons SD, shared/research/privacy.md section 1: n >= 300 -> ">=99%/<=1%",
@@ -277,12 +277,12 @@ def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=()
     state = _State(by, relations, k, measure_specs(groups, items), _fixed(also, same))
     state.primary()
     state.mirror(hidden)
-    counts_done = False
+    counts_done, memo = False, AuditMemo()
     for rounds in itertools.count(1):
         state.complete()
         started = time.perf_counter()
         findings = audit(publish(groups, state.decision, k), relations, k, also=also,
-                         same=same, values=counts_done, small=state.decision.small)
+                         same=same, values=counts_done, small=state.decision.small, memo=memo)
         state.decision.audit_seconds += time.perf_counter() - started
         if not findings and not counts_done:
             counts_done = True
@@ -522,6 +522,8 @@ class _State:
         the leak, as for a hidden cell."""
         group, key = finding.group, finding.measure
         fam = self._fam(key)
+        if group in self.decision.hidden_groups:
+            return False  # hidden meanwhile (by another finding of this round): no band left
         if self.decision.specs[key]["scale"] is None:
             return self._near_cell(finding)
         if (group, fam) not in self.band_tried:

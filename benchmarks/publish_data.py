@@ -54,7 +54,7 @@ def seed(schools, classes, responses, seed_value=7):
         series = services.create_series(
             None, district=district, by=None, name="Benchmark",
             instrument=Instrument.objects.get(key=INSTRUMENT),
-            demographics=["gender", "home_language"])
+            demographics=["gender", "home_language"], languages=["en"])
         wave = Wave.objects.create(series=series, label="Autumn", season="autumn",
                                    starts_on=date(2026, 10, 1), status=Wave.Status.CLOSED)
         Session.objects.bulk_create([

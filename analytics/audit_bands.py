@@ -1,0 +1,153 @@
+"""Condition (c) of the disclosure audit (see `analytics.audit`): a banded value
+stays a band."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .audit_lp import _joint, _Solver
+from .audit_model import Finding, _where
+
+# ------------------------------------------------------------------------ (c) bands
+
+
+def _band_findings(fam, counts):
+    """(c) A shown value published as a band ("10% or less", "3.70 or more") must stay
+    a band: what is published must leave possible both the band's end (nobody, or
+    everyone, at that answer: 0% / 100%, or the end of the scale) and a value one
+    respondent away from it (one answer at that option, or one fewer than all; a mean
+    one scale point of one respondent off the end). Otherwise the other shares (which
+    add up to the answer count), the mean or the relations pin it, and the band hides
+    nothing (rule 4: a unanimous group never shows 100% or 0%). Exact: a band is open
+    when whole-number solutions of everything published witness both values (found
+    for many bands at once, `_prove`); for any other band, the least and the greatest
+    total its measure can have decide, and are reported."""
+    entries = _banded(fam)
+    if not entries:
+        return []
+    prog = _joint(counts, [fam])
+    solver, out = _Solver(prog), []
+    ends = {at: _band_end(fam.model.specs[at[1]], entry) for at, entry in entries.items()}
+    proven = _prove(solver, prog, {
+        (at, side): (*_linear(fam, prog, fam.expr(*at)), *_target(*ends[at], side))
+        for at in entries for side in ("end", "off")})
+    for (name, key), entry in sorted(entries.items()):
+        if ((name, key), "end") in proven and ((name, key), "off") in proven:
+            continue
+        rng = _expr_range(fam, solver, prog, fam.expr(name, key))
+        if rng is not None and _band_open(rng, *ends[(name, key)]):
+            continue
+        out.append(_band_finding(fam, name, key, entry, rng))
+    return out
+
+
+def _banded(fam):
+    entries = {}
+    for name in fam.nodes:
+        for key in fam.keys:
+            for entry in fam.model.nodes[name].entries.get(key, []):
+                if entry.get("band") in ("top", "bottom") and "total" not in entry:
+                    entries.setdefault((name, key), entry)
+    return entries
+
+
+def _band_end(spec, entry):
+    """The band's end as a total, and the step one respondent away from it."""
+    n, width = float(entry["n"]), min(1.0, spec["hi"] - spec["lo"])
+    if entry["band"] == "bottom":
+        return spec["lo"] * n, width
+    return spec["hi"] * n, -width
+
+
+def _target(end, step, side):
+    """(sign, bound): a solution x witnesses `side` when sign * total(x) <= bound; the
+    same tolerance as `_band_open`."""
+    tol = 1e-6 * max(1.0, abs(end))
+    at = end if side == "end" else end + step
+    if (step > 0) == (side == "end"):
+        return 1.0, at + tol
+    return -1.0, -(at - tol)
+
+
+def _linear(fam, prog, expr):
+    """A measure's total as (cost over the program's columns, constant)."""
+    cost, const = np.zeros(prog.A.shape[1]), 0.0
+    for col, coef in expr.items():
+        if fam.where[col] >= 0:
+            cost[fam.where[col]] += coef
+        else:
+            const += coef * fam.fixed[col]
+    return cost, const
+
+
+def _prove(solver, prog, targets):
+    """The targets ({id: (cost, constant, sign, bound)}) that whole-number solutions
+    witness: each phase (the bands' ends, then one respondent off) aims one program at
+    every target not yet witnessed, keeps what its solution witnesses and asks again
+    for the rest, until a solution witnesses none. Every solution is checked against
+    everything published (`_Solver`), so a target is only ever proven, never assumed;
+    the others go to the exact range."""
+    pool, proven = [], set()
+    for side in ("end", "off"):
+        todo = {t for t in targets if t[1] == side}
+        while todo:
+            todo -= {t for t in todo for x in pool if _meets(targets[t], x)}
+            if not todo:
+                break
+            cost = sum(targets[t][2] * targets[t][0] for t in todo)
+            x = solver.solve(cost, prog.lb, prog.ub,
+                             enough=lambda r, todo=todo: any(_meets(targets[t], r) for t in todo))
+            met = set() if x is None else {t for t in todo if _meets(targets[t], x)}
+            if not met:
+                break
+            pool.append(x)
+            proven |= met
+            todo -= met
+        proven |= {t for t in targets if t[1] == side} - todo
+    return proven
+
+
+def _meets(target, x):
+    cost, const, sign, bound = target
+    return sign * (float(cost @ x) + const) <= bound
+
+
+def _expr_range(fam, solver, prog, expr):
+    """The least and greatest value of a measure's total ({column: coefficient} over
+    the family's full columns) over the program with the hidden sizes free."""
+    cost, const = np.zeros(prog.A.shape[1]), 0.0
+    for col, coef in expr.items():
+        if fam.where[col] >= 0:
+            cost[fam.where[col]] += coef
+        else:
+            const += coef * fam.fixed[col]
+    if not cost.any():
+        return const, const
+    xs = [solver.solve(sign * cost, prog.lb, prog.ub) for sign in (1.0, -1.0)]
+    if any(x is None for x in xs):
+        return None
+    return const + float(cost @ xs[0]), const + float(cost @ xs[1])
+
+
+def _band_open(rng, end, step):
+    """Whether [low, high] reaches both the band's end and one respondent off it."""
+    low, high = rng
+    tol = 1e-6 * max(1.0, abs(end))
+    if step > 0:
+        return low <= end + tol and high >= end + step - tol
+    return high >= end - tol and low <= end + step + tol
+
+
+def _band_finding(fam, name, key, entry, rng):
+    shown = f"shown as '{entry.get('display', entry['band'])}'"
+    if rng is None:
+        return Finding(name, key, "band", f"{shown}, but no value it could have is witnessed")
+    n, spec = float(entry["n"]), fam.model.specs[key]
+    low, high = rng[0] / n, rng[1] / n
+    if spec["kind"] == "percent":
+        what = f"{rng[0]:g}..{rng[1]:g} of {n:g} answers ({100 * low:.0f}%..{100 * high:.0f}%)"
+    else:
+        what = f"{low:.2f}..{high:.2f}"
+    return Finding(name, key, "band", f"{shown}, but what is published pins it to {what}, "
+                   f"so the band hides nothing (by {_where(fam.model, name)} and the "
+                   f"other {fam.fam} values)", (low, high))

@@ -1,0 +1,211 @@
+"""The disclosure audit's linear and integer programs (see `analytics.audit`):
+building them, presolving by bound propagation, solving by HiGHS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from .audit_model import EPS
+
+DIVE_STEPS = 25  # relaxations a dive may solve before `milp` is asked
+
+# ------------------------------------------------------------------------ programs
+
+
+@dataclass
+class _Program:
+    """min c.x  subject to  rlo <= A x <= rhi,  lb <= x <= ub,  x whole where integ."""
+
+    A: sparse.csr_matrix
+    rlo: np.ndarray
+    rhi: np.ndarray
+    lb: np.ndarray
+    ub: np.ndarray
+    integ: np.ndarray
+
+
+def _solve(prog, cost=None, lb=None, ub=None):
+    """Optimal x by `milp`, or None if infeasible (or unsolved in time: then the
+    caller reports a finding, never a pass)."""
+    cost = np.zeros(prog.A.shape[1]) if cost is None else cost
+    lb, ub = prog.lb if lb is None else lb, prog.ub if ub is None else ub
+    if np.any(lb > ub + EPS):
+        return None
+    if not len(cost):  # every column fixed: feasible iff the rows hold at zero
+        ok = np.all(prog.rlo <= EPS) and np.all(prog.rhi >= -EPS)
+        return np.zeros(0) if ok else None
+    cons = [LinearConstraint(prog.A, prog.rlo, prog.rhi)] if prog.A.shape[0] else []
+    res = milp(cost, constraints=cons, integrality=prog.integ, bounds=Bounds(lb, ub),
+               options={"time_limit": 20.0})
+    return res.x if res.status == 0 else None
+
+
+class _Solver:
+    """Solves one program again and again under new bounds and costs: its relaxation
+    first, warm started from the last basis, taken when whole where it must be (or
+    when its rounding satisfies everything and meets the relaxation's bound, or
+    `enough` says it proves what is asked); else `milp`. Exact either way. The warm
+    start uses SciPy's bundled HiGHS object, a private interface; without it every
+    solve goes to `milp`, slower but the same answers."""
+
+    def __init__(self, prog):
+        self.prog, self.whole, self.highs = prog, prog.integ > 0, _warm_highs(prog)
+
+    def solve(self, cost, lb, ub, enough=None):
+        if np.any(lb > ub + EPS):
+            return None
+        status, x = _relaxed(self.highs, cost, lb, ub) if self.highs else ("other", None)
+        if status == "infeasible":
+            return None
+        if status == "optimal":
+            bound, r = cost @ x + 1e-7, self._round(x)
+            if self._takes(r, lb, ub, cost, bound, enough):
+                return r
+            if enough is not None or not cost.any():
+                r = self._dive(cost, x, lb, ub)
+                if r is not None and self._takes(r, lb, ub, cost, bound, enough):
+                    return r
+        return _solve(self.prog, cost, lb, ub)
+
+    def _takes(self, r, lb, ub, cost, bound, enough):
+        return self.holds(r, lb, ub) and (cost @ r <= bound or (enough is not None and enough(r)))
+
+    def _round(self, x):
+        r = x.copy()
+        r[self.whole] = np.round(r[self.whole])
+        return r
+
+    def _dive(self, cost, x, lb, ub, steps=DIVE_STEPS):
+        """A cheap try at a whole solution when the relaxation's is not (for a
+        feasibility question, or one `enough` can settle): the first fractional whole
+        column is held at its nearest whole value and the relaxation solved again, warm,
+        up to `steps` times. What it finds is checked like any other solution (and taken
+        as optimal only when it meets the first relaxation's bound); else `milp`."""
+        lb, ub = lb.copy(), ub.copy()
+        for _ in range(steps):
+            frac = self.whole & (np.abs(x - np.round(x)) > 1e-9)
+            if not frac.any():
+                return self._round(x)
+            frac[np.flatnonzero(frac)[1:]] = False  # one column a step
+            lb[frac] = ub[frac] = np.clip(np.round(x[frac]), lb[frac], ub[frac])
+            status, x = _relaxed(self.highs, cost, lb, ub)
+            if status != "optimal":
+                return None
+        return None
+
+    def holds(self, x, lb, ub):
+        act = self.prog.A @ x
+        return bool(np.all(x >= lb - EPS) and np.all(x <= ub + EPS)
+                    and np.all(act >= self.prog.rlo - EPS) and np.all(act <= self.prog.rhi + EPS))
+
+
+def _warm_highs(prog):
+    try:
+        from scipy.optimize._highspy import _core
+        h = _core._Highs()
+        h.setOptionValue("output_flag", False)
+        inf, A, lp = h.getInfinity(), prog.A.tocsc(), _core.HighsLp()
+        lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
+        lp.col_cost_ = np.zeros(A.shape[1])
+        lp.col_lower_, lp.col_upper_ = np.clip(prog.lb, -inf, inf), np.clip(prog.ub, -inf, inf)
+        lp.row_lower_, lp.row_upper_ = np.clip(prog.rlo, -inf, inf), np.clip(prog.rhi, -inf, inf)
+        lp.a_matrix_.format_ = _core.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = (
+            A.indptr, A.indices, A.data)
+        return (h, _core, inf) if h.passModel(lp) == _core.HighsStatus.kOk else None
+    except Exception:  # noqa: BLE001 - any trouble with the private interface: use milp
+        return None
+
+
+def _relaxed(highs, cost, lb, ub):
+    h, core, inf = highs
+    cols = np.arange(len(cost), dtype=np.int32)
+    h.changeColsBounds(len(cols), cols, np.clip(lb, -inf, inf), np.clip(ub, -inf, inf))
+    h.changeColsCost(len(cols), cols, cost)
+    h.run()
+    status = h.getModelStatus()
+    if status == core.HighsModelStatus.kOptimal:
+        return "optimal", np.array(h.getSolution().col_value)
+    return ("infeasible", None) if status == core.HighsModelStatus.kInfeasible else ("other", None)
+
+
+class _Rows:
+    def __init__(self):
+        self.data, self.rows, self.cols, self.lo, self.hi = [], [], [], [], []
+
+    def add(self, coeffs, lo, hi):
+        for col, value in coeffs.items():
+            if value:
+                self.data.append(value)
+                self.rows.append(len(self.lo))
+                self.cols.append(col)
+        self.lo.append(lo)
+        self.hi.append(hi)
+
+    def program(self, lb, ub, integ):
+        A = sparse.csr_matrix((self.data, (self.rows, self.cols)), shape=(len(self.lo), len(lb)))
+        return _Program(A, np.array(self.lo, float), np.array(self.hi, float),
+                        np.array(lb, float), np.array(ub, float), np.array(integ, float))
+
+
+def _propagate(prog, rounds=30):
+    """Bounds each row implies on each column, iterated (a presolve): true of every
+    solution, so applied once for all later programs."""
+    A = prog.A.tocoo()
+    r, c, a = A.row, A.col, A.data
+    lb, ub, whole, m = prog.lb.copy(), prog.ub.copy(), prog.integ > 0, len(prog.rlo)
+    for _ in range(rounds):
+        low, high = np.where(a > 0, a * lb[c], a * ub[c]), np.where(a > 0, a * ub[c], a * lb[c])
+        new_lb, new_ub = lb.copy(), ub.copy()
+        for act, bound, side in ((low, prog.rhi, 1), (high, prog.rlo, -1)):
+            finite = np.isfinite(act)
+            rest = np.bincount(r, np.where(finite, act, 0.0), m)[r] - np.where(finite, act, 0.0)
+            ok = (np.bincount(r, ~finite, m)[r] - ~finite == 0) & np.isfinite(bound[r])
+            limit = (bound[r] - rest) / a
+            upper, lower = ok & ((a > 0) == (side == 1)), ok & ((a > 0) != (side == 1))
+            np.minimum.at(new_ub, c[upper], limit[upper])
+            np.maximum.at(new_lb, c[lower], limit[lower])
+        new_lb = np.where(whole, np.ceil(new_lb - 1e-6), new_lb)
+        new_ub = np.where(whole, np.floor(new_ub + 1e-6), new_ub)
+        if np.allclose(new_lb, lb) and np.allclose(new_ub, ub):
+            break
+        lb, ub = np.maximum(lb, new_lb), np.minimum(ub, new_ub)
+    return lb, ub
+
+
+def _reduce(prog, keep_first):
+    """Drops the columns propagation fixes (not the first `keep_first`): returns the
+    smaller program, the kept columns and every column's fixed value."""
+    lb, ub = _propagate(prog)
+    fixed = np.abs(ub - lb) < 1e-9
+    fixed[:keep_first] = False
+    value, keep = np.where(fixed, lb, 0.0), np.flatnonzero(~fixed)
+    shift, A = prog.A @ value, prog.A[:, keep].tocsr()
+    used = np.diff(A.indptr) > 0
+    return _Program(A[used], (prog.rlo - shift)[used], (prog.rhi - shift)[used],
+                    lb[keep], ub[keep], prog.integ[keep]), keep, value
+
+
+def _joint(counts, fams):
+    """The sizes and some families as one program (their size columns shared)."""
+    h, cat = len(counts.hidden), np.concatenate
+    widths = [f.prog.A.shape[1] - h for f in fams]
+    total, start = h + sum(widths), h
+    blocks = [sparse.hstack([counts.prog.A, sparse.csr_matrix((counts.prog.A.shape[0],
+                                                               total - h))])]
+    for f, w in zip(fams, widths, strict=True):
+        A = f.prog.A.tocsc()
+        blocks.append(sparse.hstack([A[:, :h], sparse.csr_matrix((A.shape[0], start - h)),
+                                     A[:, h:], sparse.csr_matrix((A.shape[0], total - start - w))]))
+        start += w
+    progs = [counts.prog] + [f.prog for f in fams]
+
+    def cols(attr):
+        return cat([getattr(counts.prog, attr)] + [getattr(f.prog, attr)[h:] for f in fams])
+
+    return _Program(sparse.vstack(blocks, format="csr"), cat([p.rlo for p in progs]),
+                    cat([p.rhi for p in progs]), cols("lb"), cols("ub"), cols("integ"))

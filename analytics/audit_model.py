@@ -1,0 +1,132 @@
+"""The disclosure audit's model (see `analytics.audit`): findings, groups merged
+across units, relations, measure specs and families."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+EPS = 1e-7
+MEAN_STEP = 1.0  # (b): a hidden mean spans at least one scale point
+PERCENT_STEP = 0.2  # (b): a hidden proportion spans at least 20 percentage points
+DEFAULT_BANDING = ((300, 0.99), (100, 0.98), (40, 0.95), (20, 0.90), (0, 0.80))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One way a hidden cell leaks: `condition` is "count" (a) or "value" (b);
+    `feasible` is the range the attacker can narrow it to."""
+
+    group: str
+    measure: str | None
+    condition: str
+    detail: str
+    feasible: tuple[float, float] | None = None
+
+    def __str__(self):
+        what = f"{self.group} / {self.measure}" if self.measure else self.group
+        return f"{self.condition} of {what}: {self.detail}"
+
+
+# ------------------------------------------------------------------------ model
+
+
+@dataclass
+class _Node:
+    name: str
+    n: int | None
+    entries: dict  # measure key -> shown entries
+    families: set
+
+
+class _Model:
+    """Groups (merged across units), relations, measure specs and families."""
+
+    def __init__(self, units, indices, same, k, small):
+        self.k = int(k if k is not None else max(p.get("k", 10) for p, _ in units))
+        self.small = None if small is None else {
+            tuple(x) if isinstance(x, tuple | list) else x for x in small}
+        self.banding = tuple(tuple(b) for b in units[0][0].get("banding", DEFAULT_BANDING))
+        name = _aliases(units, indices, same)
+        self.nodes, self.relations, self.specs = {}, [], {}
+        for (pub, rels), i in zip(units, indices, strict=True):
+            self._add_unit(pub, rels, lambda key, i=i: name(i, key))
+        self.own = {name(0, key) for key in units[0][0]["groups"]} if indices[0] == 0 else set()
+        for (pub, _), i in zip(units, indices, strict=True):
+            if i and self.small is not None and pub.get("small") is not None:
+                self._own_small(pub, lambda key, i=i: name(i, key))
+        self.families = defaultdict(list)
+        for key, spec in sorted(self.specs.items()):
+            self.families[spec["family"]].append(key)
+
+    def _add_unit(self, pub, rels, name_of):
+        families = {spec["family"] for spec in pub.get("measures", {}).values()}
+        for key, spec in pub.get("measures", {}).items():
+            if self.specs.setdefault(key, spec) != spec:
+                raise ValueError(f"measure {key} has different scales in two publications")
+        for key, entry in pub["groups"].items():
+            node = self.nodes.setdefault(name_of(key), _Node(name_of(key), None, {}, set()))
+            node.families |= families
+            if not entry.get("suppressed"):
+                if node.n not in (None, entry["n"]):
+                    raise ValueError(f"{node.name} is published with two sizes")
+                node.n = int(entry["n"])
+                for m, value in entry.get("measures", {}).items():
+                    if not value.get("suppressed"):
+                        node.entries.setdefault(m, []).append(value)
+        for parent, kids in rels:
+            names = [name_of(parent)] + [name_of(c) for c in kids]
+            if any(n not in self.nodes for n in names):
+                raise ValueError(f"relation {parent} names a group that is not published")
+            self.relations.append((names[0], names[1:]))
+
+    def _own_small(self, pub, name_of):
+        """Another unit that lists its own small cells (`"small"`, as `Decision.small`,
+        never published) is checked on those, as unit 0 is on `small`."""
+        self.own |= {name_of(key) for key in pub["groups"]}
+        self.small |= {(name_of(x[0]), x[1]) if isinstance(x, tuple | list) else name_of(x)
+                       for x in pub["small"]}
+
+    def top_share(self, n):
+        return next(share for least, share in self.banding if n >= least)
+
+    def checked(self, name, keys=()):
+        """Whether a hidden cell is checked: named in `small`, or `small` not given, or
+        it belongs to another unit (whose small cells `small` does not name)."""
+        return (self.small is None or name not in self.own or name in self.small
+                or any((name, key) in self.small for key in keys))
+
+    def sure(self, name):
+        """Whether a checked cell is known to be small (else "proven large" exempts it)."""
+        return self.small is not None and name in self.own
+
+
+def _aliases(units, indices, same):
+    labels = {i: "" if i == 0 else f"{pub.get('unit') or f'unit{i}'}/"
+              for i, (pub, _) in zip(indices, units, strict=True)}
+    merged = {}
+    for a, b in same:
+        if a[0] in labels and b[0] in labels:
+            first, second = sorted([tuple(a), tuple(b)])
+            merged[second] = merged.get(first, first)
+
+    def name(i, key):
+        unit, key = merged.get((i, key), (i, key))
+        return labels[unit] + key
+
+    return name
+
+
+def _where(model, name):
+    rels = [f"{p}=({len(kids)} groups)" for p, kids in model.relations if name in (p, *kids)]
+    return ", ".join(rels[:3]) or "no relation"
+
+
+def _ranges(values):
+    parts, start = [], None
+    for v, nxt in zip(values, values[1:] + [None], strict=True):
+        start = v if start is None else start
+        if nxt != v + 1:
+            parts.append(f"{start}" if start == v else f"{start}-{v}")
+            start = None
+    return ", ".join(parts)

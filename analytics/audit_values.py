@@ -1,0 +1,235 @@
+"""Conditions (b) and (b') of the disclosure audit (see `analytics.audit`): the
+values of small hidden cells stay spread, other hidden cells are not proven unanimous."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from .audit_lp import _joint, _Solver
+from .audit_model import EPS, MEAN_STEP, PERCENT_STEP, Finding, _where
+
+# ------------------------------------------------------------------------ (b) values
+
+
+def _value_findings(fam, witnesses):
+    """(b) for small cells; every other hidden cell must not be proven unanimous."""
+    strict = [c for c in fam.hidden_cells if fam.model.checked(c, fam.keys)]
+    ranges = {c: {} for c in strict}
+    rest = _lone_cells(fam, strict, witnesses, ranges)
+    rest += [c for c in strict if c not in rest and not ranges[c]]
+    answers = _cell_by_cell(fam, rest, witnesses, ranges)
+    failing = [c for c in strict if answers.get(c, (0, 1))[1] < 1 or not _all_wide(fam, ranges[c])]
+    sure = [c for c in failing if fam.model.sure(c)]
+    small = sure + _small_cells(fam, [c for c in failing if c not in sure])
+    out = []
+    for c in small:
+        if answers.get(c, (0, 1))[1] < 1:
+            out.append(Finding(c, fam.keys[0], "value",
+                               f"nobody in it can have answered {fam.fam}: that is revealed"))
+        else:
+            out += [_value_finding(fam, c, key, ranges[c].get(key)) for key in fam.keys
+                    if not _wide(fam, key, ranges[c].get(key))]
+    passed = set(strict) - set(failing)
+    return out + _unanimous(fam, [c for c in fam.hidden_cells
+                                  if c not in passed and c not in small], witnesses)
+
+
+def _unanimous(fam, cells, witnesses):
+    """(b') A hidden cell that is not small may be narrowed, but must not be proven
+    unanimous: everyone giving one answer (an option share pinned to 100%, a mean to
+    an end of its scale), which a shown value's band would have hidden (rule 4). One
+    sample solution clears most cells; the rest ask whether another answer fits."""
+    if not cells:
+        return []
+    sizes = witnesses.found[0] if witnesses.found else np.zeros(0)
+    sample, out = fam.run([fam.task(sizes)])[0], []
+    for c in cells:
+        n_col, vals = fam.cols[c]
+        if sample is None or sample[n_col] < 1:
+            continue  # a cell that may hold no answer shows no unanimous answer
+        if fam.scale:
+            j = int(np.argmax(sample[vals]))
+            if sum(sample[v] > 0.5 for v in vals) > 1 or _other_fits(fam, c, sizes, j):
+                continue
+            key = next((k for k in fam.keys if fam.model.specs[k]["weights"] == [
+                int(i == j) for i in range(len(vals))]), fam.keys[0])
+        else:
+            spec, key = fam.model.specs[fam.keys[0]], fam.keys[0]
+            mean = sample[vals[0]] / sample[n_col]
+            if spec["lo"] + EPS < mean < spec["hi"] - EPS or _other_fits(fam, c, sizes, mean):
+                continue
+        out.append(Finding(c, key, "value", "everyone in it gave the same answer, and that "
+                           f"can be worked out (by {_where(fam.model, c)})"))
+    return out
+
+
+def _other_fits(fam, cell, sizes, answer):
+    """Whether some solution (with answers in the cell) has one differing from `answer`
+    (an option index, or for a continuous measure the end value found)."""
+    n_col, vals = fam.cols[cell]
+    if fam.scale:
+        cost = {v: -1.0 for j, v in enumerate(vals) if j != answer}
+        x = fam.run([fam.task(sizes, cost, {n_col: 1.0})])[0]
+        return x is not None and sum(x[v] for j, v in enumerate(vals) if j != answer) > 0.5
+    sign = 1.0 if answer > fam.model.specs[fam.keys[0]]["lo"] + EPS else -1.0
+    x = fam.run([fam.task(sizes, {vals[0]: sign, n_col: -sign * answer}, {n_col: 1.0})])[0]
+    return x is not None and abs(x[vals[0]] - answer * x[n_col]) > EPS * max(1.0, x[n_col])
+
+
+def _lone_cells(fam, cells, witnesses, ranges):
+    """Cells of groups of size 1 in some witness, checked together per witness (those
+    with most such groups first); returns the cells left for `_cell_by_cell`."""
+    index, rest = fam.counts.index, list(cells)
+    for w in sorted(witnesses.found, key=lambda w: -int(np.sum(w == 1))):
+        here = [c for c in rest if c in index and w[index[c]] == 1]
+        if here:
+            _merge(ranges, _lone(fam, here, w))
+            rest = [c for c in rest if c not in here]
+    return rest
+
+
+def _lone(fam, cells, sizes, cap=False):
+    """What a cell answered by one respondent can show. Items: per answer, one program
+    asks every cell still unproven to hold it at once; cells that get it are proven and
+    the rest asked again, until a program proves none (then none can hold it)."""
+    if not fam.scale:
+        return _lone_generic(fam, cells, sizes)
+    ub = {fam.cols[c][0]: 1.0 for c in cells} if cap else None
+    proven = {c: set() for c in cells}
+    for j in range(len(fam.scale)):
+        todo = [c for c in cells if j not in proven[c]]
+        while todo:
+            task = fam.task(sizes, {fam.cols[c][1][j]: -1.0 for c in todo}, ub=ub)
+            x = fam.run([task], lambda x, todo=todo, j=j: _holds_answer(fam, todo, j, x))[0]
+            if x is None:
+                break
+            for c in cells:
+                n_col, vals = fam.cols[c]
+                if round(x[n_col]) == 1:
+                    proven[c].add(int(np.argmax([x[v] for v in vals])))
+            if all(j not in proven[c] for c in todo):
+                break
+            todo = [c for c in todo if j not in proven[c]]
+    return {c: {key: _spread([fam.model.specs[key]["weights"][j] for j in got])
+                for key in fam.keys} for c, got in proven.items() if got}
+
+
+def _holds_answer(fam, cells, j, x):
+    return any(round(x[fam.cols[c][0]]) == 1 and x[fam.cols[c][1][j]] > 0.5 for c in cells)
+
+
+def _lone_generic(fam, cells, sizes):
+    """For a continuous measure: one answer per cell, the least and the greatest sum
+    (each solution witnesses a value for every cell in it)."""
+    one = {fam.cols[c][0]: 1.0 for c in cells}
+    total = {fam.cols[c][1][0]: 1.0 for c in cells}
+    xs = fam.run([fam.task(sizes, {k: s * v for k, v in total.items()}, one, one)
+                  for s in (1.0, -1.0)])
+    if any(x is None for x in xs):
+        return {}
+    return {c: {fam.keys[0]: _spread([x[fam.cols[c][1][0]] for x in xs])} for c in cells}
+
+
+def _cell_by_cell(fam, cells, witnesses, ranges):
+    """The remaining cells, each at its own witness: its answer-count range, then one
+    respondent's answers, then the fewest and most answers it can have."""
+    sizes = {c: _sizes_for(fam, witnesses, c) for c in cells}
+    answers = _answer_ranges(fam, cells, sizes)
+    for c in cells:
+        if answers[c][0] <= 1 <= answers[c][1]:
+            _merge(ranges, _lone(fam, [c], sizes[c], cap=True))
+    extra = [(c, n) for c in cells if answers[c][1] >= 1 and not _all_wide(fam, ranges[c])
+             for n in sorted({max(answers[c][0], 1), answers[c][1]} - {1})]
+    _merge(ranges, _fixed_ranges(fam, extra, sizes))
+    return answers
+
+
+def _sizes_for(fam, witnesses, cell):
+    i = fam.counts.index.get(cell)
+    if i is not None:
+        return min(witnesses.found, key=lambda w: w[i])
+    return witnesses.found[0] if witnesses.found else np.zeros(0)
+
+
+def _answer_ranges(fam, cells, sizes):
+    tasks = [fam.task(sizes[c], {fam.cols[c][0]: s}) for c in cells for s in (1.0, -1.0)]
+    xs, out = fam.run(tasks), {}
+    for i, c in enumerate(cells):
+        low, high, col = xs[2 * i], xs[2 * i + 1], fam.cols[c][0]
+        out[c] = (1, 0) if low is None or high is None else (round(low[col]), round(high[col]))
+    return out
+
+
+def _fixed_ranges(fam, cell_counts, sizes):
+    """Each measure's range for cells held at a given answer count."""
+    tasks = []
+    for c, n in cell_counts:
+        at = {fam.cols[c][0]: float(n)}
+        for key in fam.keys:
+            expr = fam.expr(c, key)
+            tasks += [fam.task(sizes[c], {k: s * v for k, v in expr.items()}, at, at)
+                      for s in (1.0, -1.0)]
+    xs, out, i = fam.run(tasks), defaultdict(dict), 0
+    for c, n in cell_counts:
+        for key in fam.keys:
+            if xs[i] is not None and xs[i + 1] is not None:
+                expr = fam.expr(c, key)
+                out[c][key] = _spread([sum(x[k] * v for k, v in expr.items()) / n
+                                       for x in xs[i:i + 2]])
+            i += 2
+    return out
+
+
+def _small_cells(fam, cells):
+    """Of `cells`, those that could hold fewer than k answers (one the publication
+    proves to hold k or more is not a small cell: its value was publishable)."""
+    if not cells:
+        return []
+    prog = _joint(fam.counts, [fam])
+    solver, out = _Solver(prog), []
+    for c in cells:
+        cost, at = np.zeros(prog.A.shape[1]), fam.where[fam.cols[c][0]]
+        if at >= 0:
+            cost[at] = 1.0
+        x = solver.solve(cost, prog.lb, prog.ub)
+        if x is None or fam.expand(x)[fam.cols[c][0]] < fam.model.k - 0.5:
+            out.append(c)
+    return out
+
+
+def _spread(values):
+    return float(min(values)), float(max(values))
+
+
+def _merge(ranges, more):
+    for cell, by_key in more.items():
+        for key, (low, high) in by_key.items():
+            old = ranges[cell].get(key, (low, high))
+            ranges[cell][key] = (min(old[0], low), max(old[1], high))
+
+
+def _step(spec):
+    return min(PERCENT_STEP if spec["kind"] == "percent" else MEAN_STEP, spec["hi"] - spec["lo"])
+
+
+def _wide(fam, key, rng):
+    return rng is not None and rng[1] - rng[0] >= _step(fam.model.specs[key]) - EPS
+
+
+def _all_wide(fam, ranges):
+    return all(_wide(fam, key, ranges.get(key)) for key in fam.keys)
+
+
+def _value_finding(fam, cell, key, rng):
+    if rng is None:
+        return Finding(cell, key, "value", "no value it could have is witnessed")
+    spec = fam.model.specs[key]
+    if spec["kind"] == "percent":
+        low, high = f"{100 * rng[0]:.0f}%", f"{100 * rng[1]:.0f}%"
+        step = f"{100 * _step(spec):.0f}%"
+    else:
+        low, high, step = f"{rng[0]:.2f}", f"{rng[1]:.2f}", f"{_step(spec):g} scale point"
+    return Finding(cell, key, "value", f"can be narrowed to {low}..{high}, less than "
+                   f"{step} wide (by {_where(fam.model, cell)})", rng)
