@@ -1,12 +1,11 @@
 """What SPSS (.sav) and Stata (.dta) share: categories coded 1..n with value labels, items
 with their scale's labels, a variable label on every column.
 
-Both writers take a whole table, so these formats read the responses once and keep them
-(`single_pass`, spool.py), then gather the output rows into arrays allocated once for
-the number of records the plan keeps: 2-byte codes with a missing mask, not Python
-objects (1,000,000 responses of 20 items take about 100 MB). `gather` returns those
-arrays; each format hands them to its writer in the form that writer iterates fastest
-(sav.py, dta.py).
+These formats read the responses once and keep them (`single_pass`, spool.py) instead of
+reading them twice. pandas' Stata writer takes a whole table, so `gather` collects the
+output rows into arrays allocated once for the number of records the plan keeps: 2-byte
+codes with a missing mask, not Python objects (1,000,000 responses of 20 items take
+about 100 MB; dta.py). The SPSS writer takes chunks and needs no gathering (sav.py).
 """
 
 import numpy as np
@@ -55,7 +54,7 @@ def value_labels(column):
 
 class LabelledExporter(ResponseExporter):
     label_limit = 256
-    single_pass = True  # every row is held for the writer anyway (spool.py)
+    single_pass = True  # one read of the responses (spool.py)
 
     def gather(self, columns, chunks):
         """{variable name: (values, missing mask or None)} of every row handed over."""

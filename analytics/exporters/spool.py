@@ -1,13 +1,13 @@
-"""One read of the responses for the formats that hold every row anyway (.sav, .dta).
+"""One read of the responses for .sav and .dta.
 
 The streaming formats read the table twice (`source.grain` in SQL for the plan, then
-`source.stream` for the rows). pyreadstat and pandas.to_stata write a whole table at
-once, so those formats keep the rows in memory regardless; they read them once instead:
-each chunk is kept in a compact form (text quasi-identifiers as categoricals, answers as
-float32) and its grain is counted in pandas with the same bands as the SQL grain
-(`source.scores_and_bands` implements the same integer rule as `source.band_sql`). The
-plan is then made on the summed grain, exactly as on the SQL one, and the kept chunks
-go through the same transformation as streamed ones.
+`source.stream` for the rows). pandas.to_stata takes a whole table, so .dta holds the
+rows anyway, and .sav trades the same memory for the second scan; they read the rows
+once instead: each chunk is kept in a compact form (text quasi-identifiers as
+categoricals, answers as float32) and its grain is counted in pandas with the same bands
+as the SQL grain (`source.scores_and_bands` implements the same integer rule as
+`source.band_sql`). The plan is then made on the summed grain, exactly as on the SQL
+one, and the kept chunks go through the same transformation as streamed ones.
 
 Memory: about 110 MB for 1,000,000 responses of 20 items (docs/performance.md).
 """
