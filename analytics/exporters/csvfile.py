@@ -8,8 +8,11 @@ negative anyway.
 """
 
 import csv
+import io
 
 import pandas as pd
+import pyarrow as pa
+from pyarrow import csv as pa_csv
 
 from .base import ResponseExporter
 
@@ -22,23 +25,40 @@ def safe_cell(value):
     return value
 
 
-def safe_frame(frame):
-    """A copy of the frame whose text cells cannot be read as formulas."""
-    out = frame.copy()
-    for name in out.columns:
-        col = out[name]
+def _text(values, categories=None):
+    """Text cells that cannot be read as formulas, as an Arrow string array."""
+    if categories is not None:  # codes into the categories, -1 for none
+        safe = pa.array([str(safe_cell(c)) for c in categories], pa.string())
+        indices = pa.array(values, mask=values < 0)
+        return pa.DictionaryArray.from_arrays(indices, safe).cast(pa.string())
+    return pa.array([safe_cell(v) for v in values], pa.string(), from_pandas=True)
+
+
+def arrow_table(frame):
+    """The frame as an Arrow table whose text cells cannot be read as formulas."""
+    arrays = {}
+    for name in frame.columns:
+        col = frame[name]
         if isinstance(col.dtype, pd.CategoricalDtype):
-            out[name] = col.cat.rename_categories([safe_cell(c) for c in col.cat.categories])
+            arrays[name] = _text(col.cat.codes.to_numpy(), col.cat.categories)
         elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
-            out[name] = col.map(safe_cell)
-    return out
+            arrays[name] = _text(col.to_numpy(dtype=object))
+        else:
+            arrays[name] = pa.array(col, from_pandas=True)
+    return pa.table(arrays)
 
 
 def write_csv(path, header, frames):
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh).writerow([safe_cell(h) for h in header])
+    """Arrow's CSV writer (C++), chunk by chunk: text cells are quoted, numbers not, an
+    empty cell is a missing value."""
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+    with open(path, "wb") as fh:
+        text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+        csv.writer(text, lineterminator="\n").writerow([safe_cell(h) for h in header])
+        text.flush()
+        text.detach()
         for frame in frames:
-            safe_frame(frame).to_csv(fh, header=False, index=False, lineterminator="\n")
+            pa_csv.write_csv(arrow_table(frame), fh, write_options=options)
 
 
 class CsvExporter(ResponseExporter):
