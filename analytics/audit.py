@@ -35,9 +35,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .audit_bands import _band_findings, _banded
+from .audit_bands import _band_findings
 from .audit_family import _Family
-from .audit_memo import AuditMemo, counts_key, family_key, witnesses_key
+from .audit_memo import AuditMemo, Lazy, built, counts_key, family_key, witnesses_key
 from .audit_model import DEFAULT_BANDING, Finding, _Model
 from .audit_sizes import _count_findings, _Counts, _witnesses
 from .audit_values import _value_findings
@@ -88,26 +88,39 @@ def _linked_units(count, same):
 
 def _audit_model(model, values, memo=None):
     counts = _Counts(model)
-    families = [_Family(model, counts, fam) for fam in model.families]
-    keys = _keys(counts, families) if memo is not None else dict.fromkeys(families)
+    families, keys = _families(model, counts, memo)
     witnesses = _witnesses(model, counts, families, values, memo, keys)
     findings = _count_findings(model, counts, witnesses)
     if values and (witnesses.found or not counts.hidden):
         seen = witnesses_key(witnesses) if memo is not None else None
         for fam in families:
-            fam.solver = None  # a fresh solver: the same findings with a memo or without
             findings += _reuse(memo, "values", (keys[fam], seen),
-                               lambda fam=fam: _value_findings(fam, witnesses))
+                               lambda fam=fam: _value_findings(_fresh(fam), witnesses))
     if values:
         for fam in families:
             findings += _reuse(memo, "bands", keys[fam],
-                               lambda fam=fam: _band_findings(fam, counts))
+                               lambda fam=fam: _band_findings(built(fam), counts))
     return findings
 
 
-def _keys(counts, families):
+def _families(model, counts, memo):
+    """The families' programs and their memo keys. With a memo a family is built only
+    when a result of it is not stored (`audit_memo.family_key`)."""
+    if memo is None:
+        families = [_Family(model, counts, fam) for fam in model.families]
+        return families, dict.fromkeys(families)
     sizes = counts_key(counts)
-    return {fam: family_key(fam, sizes, _banded(fam)) for fam in families}
+    families = [Lazy(lambda fam=fam: _Family(model, counts, fam)) for fam in model.families]
+    return families, {f: family_key(model, fam, sizes)
+                      for f, fam in zip(families, model.families, strict=True)}
+
+
+def _fresh(fam):
+    """The family with a solver of its own for its findings: the same findings with a
+    memo or without (the witness checks may have used the first solver or not)."""
+    fam = built(fam)
+    fam.solver = None
+    return fam
 
 
 def _reuse(memo, store, key, compute):

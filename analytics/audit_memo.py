@@ -4,13 +4,13 @@ and every other family's program is then the same as in the round before.
 
 Stored, each under a digest of everything it is computed from: whether a family
 accepts a witness (sizes), and each family's findings of (b) (with the witnesses)
-and (c). Reuse changes no result: acceptance is exact; the witnesses depend on the
-sizes program, its anchor (`audit_sizes._anchor`, from the sizes alone) and those
-acceptances; and each family's findings are computed by a solver created for them
-alone, so the same program and witnesses give the same findings in any audit. An
-audit with a memo therefore reports what one without it reports
-(tests/analytics/test_audit_memo.py); the gate in `analytics.snapshot` audits
-without one all the same.
+and (c). Reuse changes no result: acceptance is exact, and each family's findings
+are computed by a solver created for them alone, so the same program and witnesses
+give the same findings in any audit. An audit with a memo therefore reports what
+one without it reports (tests/analytics/test_audit_memo.py); the gate in
+`analytics.snapshot` audits without one all the same. (The witnesses aim at sizes
+the relaxation of every family meets, so a round that changes a family may move
+them, and then the (b) findings of every family are computed again.)
 """
 
 from __future__ import annotations
@@ -56,13 +56,41 @@ def counts_key(counts):
     return digest(tuple(counts.hidden), p.A, p.rlo, p.rhi, p.lb, p.ub, p.integ)
 
 
-def family_key(fam, counts_digest, banded):
-    """Everything a family's findings are computed from, besides the witnesses."""
-    p, model = fam.prog, fam.model
-    cells = [(c, model.checked(c, fam.keys), model.sure(c)) for c in fam.hidden_cells]
-    return digest(fam.fam, counts_digest, model.k, p.A, p.rlo, p.rhi, p.lb, p.ub, p.integ,
-                  fam.keep, fam.fixed, sorted(fam.cols.items()), cells,
-                  sorted(banded.items()), [(k, model.specs[k]) for k in fam.keys])
+def family_key(model, fam, counts_digest):
+    """Everything a family's program and findings are computed from, besides the
+    witnesses: its groups' sizes and shown entries, which of its hidden cells are
+    checked and known small, the relations, its scales, k and the banding."""
+    keys = model.families[fam]
+    names = sorted(n for n, node in model.nodes.items() if fam in node.families)
+    rows = [(n, model.nodes[n].n, [model.nodes[n].entries.get(k) for k in keys],
+             model.checked(n, keys), model.sure(n)) for n in names]
+    return digest(fam, counts_digest, model.k, model.banding, model.relations, rows,
+                  [(k, model.specs[k]) for k in keys])
+
+
+class Lazy:
+    """A family's program built on first use: a repair round needs few of them."""
+
+    __slots__ = ("_built", "_make")
+
+    def __init__(self, make):
+        object.__setattr__(self, "_make", make)
+        object.__setattr__(self, "_built", None)
+
+    def get(self):
+        if self._built is None:
+            object.__setattr__(self, "_built", self._make())
+        return self._built
+
+    def __getattr__(self, name):
+        return getattr(self.get(), name)
+
+    def __setattr__(self, name, value):
+        setattr(self.get(), name, value)
+
+
+def built(fam):
+    return fam.get() if isinstance(fam, Lazy) else fam
 
 
 def witnesses_key(witnesses):

@@ -135,12 +135,11 @@ def _witnesses(model, counts, families, verify, memo=None, keys=None):
     a memo (repair rounds), whether a family with the same program accepts a witness
     is taken from earlier audits (it is exact either way)."""
     cover = [i for name, i in counts.index.items() if model.checked(name)]
-    anchor = None
-    if verify and counts.hidden:
-        anchor = _anchor(counts)
-    found = _Witnesses(counts, model.k, cover, anchor)
+    if not verify or not counts.hidden:
+        return _Witnesses(counts, model.k, cover, None)
+    found = _Witnesses(counts, model.k, cover, _anchor(counts, families))
     fresh, joint = list(found.found), []
-    while verify and fresh:
+    while fresh:
         bad, rejecting = set(), []
         for f in families:
             ok = _accepts(f, fresh, memo, (keys or {}).get(f))
@@ -154,12 +153,11 @@ def _witnesses(model, counts, families, verify, memo=None, keys=None):
     return found
 
 
-def _anchor(counts):
-    """Sizes the relaxation of the sizes program meets: an aim for the sizes no witness
-    aims at. It depends on the sizes alone, so the witnesses stay the same while a
-    repair round changes only measure families (`audit_memo`)."""
-    x = _solve(_Program(counts.prog.A, counts.prog.rlo, counts.prog.rhi, counts.prog.lb,
-                        counts.prog.ub, 0 * counts.prog.integ))
+def _anchor(counts, families):
+    """Sizes the relaxation of the sizes program and of every family meets: an aim
+    only, for the sizes no witness aims at."""
+    prog = _joint(counts, families)
+    x = _solve(_Program(prog.A, prog.rlo, prog.rhi, prog.lb, prog.ub, 0 * prog.integ))
     return None if x is None else np.round(x[:len(counts.hidden)])
 
 
