@@ -51,7 +51,7 @@ class SavExporter(LabelledExporter):
 
     def write(self, path, columns, chunks):
         names = [c.stat_name for c in columns]
-        if len(set(names)) != len(names):
+        if len({name.lower() for name in names}) != len(names):  # SPSS ignores case
             raise ValueError(f"two columns share a {self.key} variable name: {names}")
         writer = SavWriter(path, variables(columns, self.label_limit),
                            "belonging research export")
