@@ -193,3 +193,33 @@ def step_costs(session, item_keys, n=2000):
             continue
         lines.append(f"  {label:<40} cpu {cpu * 1000 / n:6.3f}  wall {wall * 1000 / n:6.3f}")
     return "\n".join(lines)
+
+
+def school_audit_costs(wave):
+    """Per school of a generated wave (benchmarks/publish.py --audit-only): the school's
+    part suppressed (`disclosure.suppress`, with its audit rounds) and audited by the gate
+    as `analytics.snapshot.build_part` does, in this process: CPU and wall seconds (CPU
+    time is what a shared machine distorts least), rounds, and the cells hidden."""
+    from analytics import disclosure, snapshot
+    from analytics.audit import audit
+
+    lines = ["school  rounds  suppress cpu s  gate cpu s  wall s  hidden groups / measures"]
+    total = 0.0
+    for school in wave.series.schools():
+        inp = snapshot.school_input(wave, school)
+        groups, relations, _ = snapshot.school_unit(inp, list(inp.bands))
+        specs = disclosure.measure_specs(groups, inp.items)
+        also, same = snapshot.exact_school(groups, inp.k, specs) or ((), ())
+        wall, cpu = time.perf_counter(), time.process_time()
+        decision = disclosure.suppress(groups, relations, inp.k, items=inp.items,
+                                       also=also, same=same)
+        mid = time.process_time()
+        findings = audit(disclosure.publish(groups, decision, inp.k), relations, inp.k,
+                         small=decision.small, also=also, same=same)
+        end, wall = time.process_time(), time.perf_counter() - wall
+        total += end - cpu
+        lines.append(f"{school.name:<10} {decision.rounds:4d}  {mid - cpu:14.1f}  {end - mid:10.1f}"
+                     f"  {wall:6.1f}  {len(decision.hidden_groups)} / "
+                     f"{len(decision.hidden_measures)}{'  GATE REFUSED' if findings else ''}")
+    lines.append(f"total CPU seconds (suppress + gate): {total:.1f}")
+    return "\n".join(lines)

@@ -2,7 +2,7 @@
 workers, against the floor of one SQL query computing the same groupings.
 
     .venv/bin/python benchmarks/publish.py [--schools 500] [--responses 1000000]
-        [--classes 30] [--workers 1,2] [--gets 200] [--reuse]
+        [--classes 30] [--workers 1,2] [--gets 200] [--reuse] [--audit-only]
 
 What it does (docs/performance.md, "Publishing"):
 
@@ -21,6 +21,8 @@ What it does (docs/performance.md, "Publishing"):
    rounds inside suppression and the final gate) and writing the document.
 4. Dashboard: --gets GETs of one school's part of the wave with Django's test client
    (in this process, production settings), p50/p95 and the number of queries.
+--audit-only replaces steps 2-4: each school's suppression and audit gate, timed in this
+process (benchmarks/profiling.py `school_audit_costs`).
 Prints each time, the ratios against the floor and the issue's targets. Exit status 0
 when every target is met, 1 when one is missed, 2 when the benchmark could not run.
 """
@@ -55,6 +57,8 @@ def parse_args(argv=None):
     p.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432")
     p.add_argument("--broker", default="redis://127.0.0.1:6379/8")
     p.add_argument("--reuse", action="store_true", help="keep the generated database")
+    p.add_argument("--audit-only", action="store_true",
+                   help="only time each school's suppression and audit gate, in this process")
     return p.parse_args(argv)
 
 
@@ -264,6 +268,11 @@ def main(argv=None):
     print(f"publish benchmark: {args.responses:,} responses, 20 items, {args.schools} "
           f"schools x {args.classes} classes; {os.cpu_count()} CPUs")
     wave = prepare(args)
+    if args.audit_only:
+        from benchmarks.profiling import school_audit_costs
+
+        print(school_audit_costs(wave))
+        return 0
     floor = measure_floor(wave)
     timings = {}
     for workers in (int(w) for w in args.workers.split(",")):
