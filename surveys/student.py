@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from . import access, ratelimit, submission
+from . import access, pagecache, ratelimit, submission
 from .demographics import DEMOGRAPHIC_BANDS
 from .forms import JoinForm
 
@@ -115,7 +115,7 @@ def _pages(items, per_page):
     return numbered
 
 
-def survey_context(session, language, errors=None, posted=None):
+def survey_context(session, language, errors=None, posted=None, client_id=None):
     series = session.wave.series
     instrument = series.instrument
     definition = instrument.definition
@@ -158,7 +158,8 @@ def survey_context(session, language, errors=None, posted=None):
         "read_aloud_default": bool(presentation.get("read_aloud_default", False)),
         "linked": series.mode == series.Mode.LINKED,
         "student_number": (posted or {}).get("student_number", ""),
-        "client_id": _client_id(posted), "errors": errors or {}, "posted": posted or {},
+        "client_id": client_id or _client_id(posted), "errors": errors or {},
+        "posted": posted or {},
         "js_strings": _js_strings(),
     }
 
@@ -227,7 +228,9 @@ def survey(request, code):
     with translation.override(language):
         if request.method == "POST":
             return _post_form(request, session, language)
-        return render(request, "student/survey.html", survey_context(session, language))
+        return pagecache.survey_page(
+            request, session, language,
+            lambda client_id: survey_context(session, language, client_id=client_id))
 
 
 def _post_form(request, session, language):
