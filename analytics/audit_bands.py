@@ -115,12 +115,7 @@ def _meets(target, x):
 def _expr_range(fam, solver, prog, expr):
     """The least and greatest value of a measure's total ({column: coefficient} over
     the family's full columns) over the program with the hidden sizes free."""
-    cost, const = np.zeros(prog.A.shape[1]), 0.0
-    for col, coef in expr.items():
-        if fam.where[col] >= 0:
-            cost[fam.where[col]] += coef
-        else:
-            const += coef * fam.fixed[col]
+    cost, const = _linear(fam, prog, expr)
     if not cost.any():
         return const, const
     xs = [solver.solve(sign * cost, prog.lb, prog.ub) for sign in (1.0, -1.0)]
