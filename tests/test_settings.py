@@ -5,6 +5,7 @@ production module, not tests.settings) and an environment built from scratch, be
 settings are read once at import time and pytest's own process already has them.
 """
 
+import json
 import os
 import re
 import secrets
@@ -63,12 +64,19 @@ def manage(env, *args):
     )
 
 
+def settings_of(env, *names):
+    """{name: repr(value)} of Django settings as the production module computes them, read
+    in one `manage.py shell` (each subprocess imports Django and the project again)."""
+    code = ("import json; from django.conf import settings; "
+            f"print(json.dumps({{n: repr(getattr(settings, n)) for n in {list(names)!r}}}))")
+    result = manage(env, "shell", "--no-imports", "-c", code)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def setting(env, name):
     """The value of one Django setting as the production module computes it."""
-    result = manage(env, "shell", "--no-imports", "-c", f"from django.conf import settings; "
-                                        f"print(repr(settings.{name}))")
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
+    return settings_of(env, name)[name]
 
 
 # --- settings ------------------------------------------------------------------------
@@ -145,26 +153,29 @@ def test_bad_number_is_a_clear_error(tmp_path):
 
 
 def test_production_defaults(tmp_path):
-    env = production_env(tmp_path)
-    assert setting(env, "DEBUG") == "False"
-    assert setting(env, "SECURE_SSL_REDIRECT") == "True"
-    assert setting(env, "SESSION_COOKIE_SECURE") == "True"
-    assert setting(env, "CSRF_COOKIE_SECURE") == "True"
-    assert int(setting(env, "SECURE_HSTS_SECONDS")) >= 31536000
+    found = settings_of(production_env(tmp_path), "DEBUG", "SECURE_SSL_REDIRECT",
+                        "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS")
+    assert found["DEBUG"] == "False"
+    assert found["SECURE_SSL_REDIRECT"] == "True"
+    assert found["SESSION_COOKIE_SECURE"] == "True"
+    assert found["CSRF_COOKIE_SECURE"] == "True"
+    assert int(found["SECURE_HSTS_SECONDS"]) >= 31536000
 
 
 def test_production_security_settings(tmp_path):
     """docs/security.md: the CSP, lock-out and log settings as production computes them."""
-    env = production_env(tmp_path)
-    policy = setting(env, "CONTENT_SECURITY_POLICY")
+    found = settings_of(production_env(tmp_path), "CONTENT_SECURITY_POLICY",
+                        "AXES_LOCKOUT_PARAMETERS", "X_FRAME_OPTIONS",
+                        "SECURE_REFERRER_POLICY", "LOGGING")
+    policy = found["CONTENT_SECURITY_POLICY"]
     for directive in ("'default-src': [\"'self'\"]", "'script-src': [\"'self'\"]",
                       "'style-src': [\"'self'\"]", "'frame-ancestors': [\"'none'\"]"):
         assert directive in policy, directive
     assert "unsafe" not in policy
-    assert setting(env, "AXES_LOCKOUT_PARAMETERS") == "[['username', 'ip_address']]"
-    assert setting(env, "X_FRAME_OPTIONS") == "'DENY'"
-    assert setting(env, "SECURE_REFERRER_POLICY") == "'same-origin'"
-    assert "JsonFormatter" in setting(env, "LOGGING")
+    assert found["AXES_LOCKOUT_PARAMETERS"] == "[['username', 'ip_address']]"
+    assert found["X_FRAME_OPTIONS"] == "'DENY'"
+    assert found["SECURE_REFERRER_POLICY"] == "'same-origin'"
+    assert "JsonFormatter" in found["LOGGING"]
 
 
 def test_every_settings_variable_is_known_to_this_test():
