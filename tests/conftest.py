@@ -3,6 +3,7 @@ always does), with migrations. The personas follow healthchecks' alice/bob/charl
 a leader, a teacher and a district admin of Riverside, and a leader of another
 school who must never see Riverside's data."""
 
+import copy
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import transaction
 
 from surveys import services
 from surveys.instruments import load_file
@@ -63,6 +65,10 @@ def make_user(username, role, *, school=None, district=None):
 def world(db, pulse):
     """Riverside district: Hilltop school (years 7 and 8, three classes) and
     Lakeside school; one user per role, plus a leader of Lakeside."""
+    return build_world(pulse)
+
+
+def build_world(pulse):
     district = District.objects.create(name="Riverside", min_cell_size=10)
     hilltop = School.objects.create(district=district, name="Hilltop")
     lakeside = School.objects.create(district=district, name="Lakeside")
@@ -132,3 +138,27 @@ def celery_worker_process(transactional_db):
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="module")
+def module_rows(django_db_setup, django_db_blocker):
+    """Rows built once for a module, as Django's `setUpTestData` builds them for a class:
+    a transaction open for the whole module and rolled back at its end. Each test's own
+    transaction (the `db` fixture) nests inside it as a savepoint, so what a test writes
+    is undone after it and the next test sees the rows as built. Only for modules whose
+    tests all use `db` (a `transactional_db` test or a live server would flush or miss
+    them). Use: `with module_rows(): ...build...`, then hand each test `fresh(objects)`."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer._from_testcase = True  # as TestCase marks its own: durable blocks may nest
+        outer.__enter__()
+    yield django_db_blocker.unblock
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
+
+
+def fresh(objects):
+    """A deep copy of objects built by `module_rows`, so that a test changing an instance
+    in memory (`refresh_from_db`, a status set by a service) leaves the next test's alone."""
+    return copy.deepcopy(objects)

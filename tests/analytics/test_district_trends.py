@@ -10,15 +10,17 @@ from datetime import date
 
 import numpy as np
 import pytest
+from django.core.cache import cache
 
 from analytics.models import Snapshot
 from analytics.publishing import publish
 from analytics.simulate import simulate_wave
 from surveys import services
+from surveys.instruments import load_file
 from surveys.models import ClassGroup, Response, School
 from tests.analytics.dashboard_seed import item_specs
 
-from ..conftest import Role, make_user
+from ..conftest import INSTRUMENTS, Role, build_world, fresh, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -54,8 +56,27 @@ def field(wave, by, sizes, rng, shift):
     Response.objects.bulk_create(rows)
 
 
+@pytest.fixture(scope="module")
+def published(module_rows):
+    """The world and the two published waves, built and published once for this module
+    (every test here only reads them): conftest.module_rows."""
+    with module_rows():
+        world = build_world(load_file(INSTRUMENTS / "belonging-pulse-1.0.yaml"))
+        return world, publish_two_waves(world)
+
+
 @pytest.fixture
-def two_waves(world):
+def world(db, published):
+    cache.clear()  # no page rendered by an earlier test of the same rows is served
+    return fresh(published[0])
+
+
+@pytest.fixture
+def two_waves(db, published):
+    return fresh(published[1])
+
+
+def publish_two_waves(world):
     admin, by_name = world["district_admin"], classes(world)
     series = services.create_district_series(world["district"], by=admin, name="District pulse",
                                              instrument=world["instrument"],
