@@ -40,9 +40,10 @@ def _interval(cell):
 
 # ---- trends across waves ---------------------------------------------------------------
 
-def series_snapshots(wave, queryset=None):
-    """The newest snapshot of every published wave of the series up to this one, oldest
-    first. Two queries whatever the number of waves: ids first, then the chosen rows."""
+def series_snapshot_ids(wave):
+    """The ids of the newest snapshot of every published wave of the series up to this
+    one, oldest first: one query whatever the number of waves. They name exactly the
+    documents a trend is drawn from (snapshots are frozen), so they key the page cache."""
     rows = (Snapshot.objects.filter(wave__series_id=wave.series_id,
                                     wave__starts_on__lte=wave.starts_on)
             .values_list("id", "wave_id", "version", "wave__starts_on"))
@@ -50,23 +51,28 @@ def series_snapshots(wave, queryset=None):
     for sid, wave_id, version, starts_on in rows:
         if wave_id not in newest or version > newest[wave_id][1]:
             newest[wave_id] = (sid, version, starts_on)
-    ids = [sid for sid, _, _ in sorted(newest.values(), key=lambda t: t[2])]
+    return [sid for sid, _, _ in sorted(newest.values(), key=lambda t: t[2])]
+
+
+def series_snapshots(wave, queryset=None, ids=None):
+    """The snapshots of `series_snapshot_ids` (or of `ids`), oldest first: one query more."""
+    ids = series_snapshot_ids(wave) if ids is None else ids
     by_id = (queryset if queryset is not None else Snapshot.objects).in_bulk(ids)
-    return [by_id[i] for i in ids]
+    return [by_id[i] for i in ids if i in by_id]
 
 
-def series_documents(wave, school=None):
+def series_documents(wave, school=None, ids=None):
     """The documents a trend is drawn from, reduced to what a trend reads (`slim`):
     each published wave's document, or (a district-wide series seen by one school) that
     school's part of each. The district level's documents are read whole (they hold
-    only the district's and the schools' rows)."""
+    only the district's and the schools' rows). `ids`: the snapshots', if known."""
     from .models import SnapshotPart
 
     if wave.series.district_wide and school is None:
-        return [s.data for s in series_snapshots(wave)]
+        return [s.data for s in series_snapshots(wave, ids=ids)]
     if not wave.series.district_wide:
-        return [slim_document(s) for s in series_snapshots(wave, slim(Snapshot.objects))]
-    ids = [s.id for s in series_snapshots(wave, Snapshot.objects.only("id"))]
+        return [slim_document(s) for s in series_snapshots(wave, slim(Snapshot.objects), ids)]
+    ids = series_snapshot_ids(wave) if ids is None else ids
     parts = slim(SnapshotPart.objects.filter(snapshots__in=ids, school=school)
                  .annotate(snapshot_id=F("snapshots__id")))
     by_snapshot = {p.snapshot_id: slim_document(p) for p in parts}

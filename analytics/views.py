@@ -9,13 +9,15 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 from surveys import access
 from surveys.models import Wave
 from surveys.permissions import VIEW_CLASS_RESULTS, VIEW_DISTRICT, VIEW_RESULTS
 
-from . import dashboards, practices
-from .publishing import document_for, latest_snapshot
+from . import dashboard_cache, dashboards, practices
+from .models import Snapshot, SnapshotPart
 
 FAVORABLE_DEFINITION = (
     "% favorable is the share of valid answers in an item's favorable categories (Agree or "
@@ -28,18 +30,28 @@ BREAKDOWNS = [("school", "By school"), ("class", "By class"), ("year", "By year 
               ("year_gender", "By year level and gender")]
 
 
-def visible_groups(user, wave, groups, school=None):
-    """Leaders see every group; a teacher sees only the classes they teach. `school`:
-    whose part of a district-wide wave the groups are (None with a school series; for
-    the district level, reached only with the district's VIEW_DISTRICT, every group)."""
+def viewer_scope(user, wave, school=None):
+    """The groups of a document the user may see: None for every group (leaders; the
+    district level, reached only with the district's VIEW_DISTRICT), else the keys of
+    the classes they teach. `school`: whose document it is (a school series' school or
+    one school's part; None for the district level). The dashboard body depends on the
+    user through this alone, so it is part of the page cache's key."""
     if wave.series.district_wide and school is None:
-        return groups
+        return None
     school = school or wave.series.school
     if VIEW_RESULTS in access.school_permissions(user, school):
-        return groups
-    mine = {f"class:{c.public_id}" for c in
-            access.classes_for_user(user, school, VIEW_CLASS_RESULTS)}
-    return [g for g in groups if g["key"] in mine]
+        return None
+    return frozenset(f"class:{c.public_id}" for c in
+                     access.classes_for_user(user, school, VIEW_CLASS_RESULTS))
+
+
+def scoped_groups(groups, scope):
+    return groups if scope is None else [g for g in groups if g["key"] in scope]
+
+
+def visible_groups(user, wave, groups, school=None):
+    """Leaders see every group; a teacher sees only the classes they teach."""
+    return scoped_groups(groups, viewer_scope(user, wave, school))
 
 
 def component_rows(data, groups):
@@ -66,11 +78,10 @@ def breakdowns(groups, components):
     return out
 
 
-def focus_group(request, groups):
+def focus_group(wanted, groups):
     """The group whose item distributions are drawn: one of the predefined groups the
-    user may see (?group=<key>), else the school, else the first visible group."""
+    user may see (?group=<key>: `wanted`), else the school, else the first visible group."""
     by_key = {g["key"]: g for g in groups if not g.get("suppressed")}
-    wanted = request.GET.get("group", "")
     if wanted in by_key:
         return by_key[wanted]
     top = top_group(by_key.values())
@@ -85,26 +96,44 @@ def suggestion(school, components):
     return {**weakest, "comp": comp, **practices.for_component(comp["component"])}
 
 
-def wave_document(request, wave, snapshot):
-    """(document, school) a user sees of a snapshot. District-wide waves: the district
-    level for the district's staff, else one school's part (?school=<public id>, or the
-    user's first school); 404 for a school the user may not see or the wave lacks."""
+def wave_school(request, wave):
+    """Whose document of a wave the user sees, without reading any: (school, part).
+    District-wide waves: the district level (None, False) for the district's staff,
+    else one school's part (?school=<public id>, or the user's first school); 404 for a
+    school the user may not see. A school series: (its school, False)."""
     series = wave.series
     if not series.district_wide:
-        return snapshot.data, series.school
+        return series.school, False
     wanted = request.GET.get("school", "")
     if not wanted and VIEW_DISTRICT in access.district_permissions(request.user,
                                                                    series.district_id):
-        return snapshot.data, None
+        return None, False
     if wanted:
         school = access.get_wave_school_for_user(request.user, wave, wanted, VIEW_CLASS_RESULTS)
     else:
         school = next(iter(access.series_schools_for_user(request.user, series,
                                                           VIEW_CLASS_RESULTS)), None)
-    data = document_for(snapshot, school) if school else None
+    if school is None:
+        raise Http404("This school has no published part in this wave.")
+    return school, True
+
+
+def read_document(snapshot, school, part):
+    """The snapshot's document, or (`part`) only the `data` of that school's part (its
+    audit input and relations are not read); 404 where the snapshot has no such part."""
+    if not part:
+        return snapshot.data
+    data = (SnapshotPart.objects.filter(snapshots=snapshot, school=school)
+            .values_list("data", flat=True).first())
     if data is None:
         raise Http404("This school has no published part in this wave.")
-    return data, school
+    return data
+
+
+def wave_document(request, wave, snapshot):
+    """(document, school) a user sees of a snapshot (`wave_school`, `read_document`)."""
+    school, part = wave_school(request, wave)
+    return read_document(snapshot, school, part), school
 
 
 def own_classes(groups, components, change):
@@ -123,16 +152,15 @@ def top_group(groups):
     return next((g for g in groups if g["key"] in ("school", "district")), None)
 
 
-def dashboard_context(request, wave, snapshot):
-    data, part_school = wave_document(request, wave, snapshot)
-    groups = visible_groups(request.user, wave, data["groups"], part_school)
+def dashboard_context(wave, snapshot, data, part_school, scope, wanted, trend_ids):
+    groups = scoped_groups(data["groups"], scope)
     school = top_group(groups)
     others = [g for g in groups if g is not school]
     components = dashboards.measured_components(data)
-    trend_rows = (dashboards.trends(dashboards.series_documents(wave, part_school),
+    trend_rows = (dashboards.trends(dashboards.series_documents(wave, part_school, trend_ids),
                                     components, school["key"]) if school else [])
     equity_view = dashboards.equity(others, school, components) if school else None
-    focus = focus_group(request, groups)
+    focus = focus_group(wanted, groups)
     distributions = dashboards.item_distributions(data, focus)
     return {
         "wave": wave, "snapshot": snapshot, "data": data, "k": data["k"],
@@ -156,14 +184,36 @@ def dashboard_context(request, wave, snapshot):
     }
 
 
+def dashboard_page(request, wave, snapshot):
+    """{title, body} of a wave's dashboard for this user: from the page cache, else
+    rendered from the snapshot and kept (analytics/dashboard_cache.py). A ?group= that
+    is not a group the user may see is rendered (as the school's answers) but not kept,
+    so made-up values cannot fill the cache."""
+    school, part = wave_school(request, wave)
+    scope = viewer_scope(request.user, wave, school)
+    wanted = request.GET.get("group", "")[:200]
+    trend_ids = dashboards.series_snapshot_ids(wave) if scope is None else []
+    key = dashboard_cache.page_key(snapshot, school, scope, wanted, trend_ids)
+    page = dashboard_cache.read(key)
+    if page is None:
+        data = read_document(snapshot, school, part)
+        context = dashboard_context(wave, snapshot, data, school, scope, wanted, trend_ids)
+        page = {"title": f"{data['wave'].get('series', '')}: {data['wave'].get('label', '')}",
+                "body": render_to_string("analytics/_dashboard.html", context)}
+        if not wanted or (context["focus"] or {}).get("key") == wanted:
+            dashboard_cache.store(key, page)
+    return {"title": page["title"], "body": mark_safe(page["body"])}
+
+
 @login_required
 def wave_dashboard(request, public_id):
     wave = access.get_wave_for_user(request.user, public_id, VIEW_CLASS_RESULTS)
-    snapshot = latest_snapshot(wave)
+    snapshot = (Snapshot.objects.filter(wave=wave).defer("data", "audit")
+                .order_by("-version").first())
     if snapshot is None:
         return render(request, "analytics/not_published.html", {"wave": wave}, status=404)
     return render(request, "analytics/dashboard.html",
-                  dashboard_context(request, wave, snapshot))
+                  {"wave": wave, "page": dashboard_page(request, wave, snapshot)})
 
 
 @login_required
