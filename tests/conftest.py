@@ -162,3 +162,44 @@ def fresh(objects):
     """A deep copy of objects built by `module_rows`, so that a test changing an instance
     in memory (`refresh_from_db`, a status set by a service) leaves the next test's alone."""
     return copy.deepcopy(objects)
+
+
+def dump_rows():
+    """The users and every row of the project's apps, as Django's JSON serializer writes
+    them (primary keys included)."""
+    from django.apps import apps
+    from django.core import serializers
+
+    models = [User] + [m for label in ("surveys", "analytics", "research")
+                       for m in apps.get_app_config(label).get_models()
+                       if m._meta.managed and not m._meta.proxy]
+    rows = [obj for model in models for obj in model._base_manager.order_by("pk")]
+    return serializers.serialize("json", rows)
+
+
+def restore_rows(text):
+    """Rows of `dump_rows` written back, row for row, into an emptied database. The
+    sequences were not reset by the flush, so new rows get keys above them."""
+    from django.core.cache import cache
+    from django.db import connection
+
+    connection.creation.deserialize_db_from_string(text)
+    cache.clear()  # no page rendered from the same rows in an earlier test is served
+
+
+_KEPT = {}
+
+
+def kept(name, build):
+    """What `build()` returns, built by the first test that asks and restored for each
+    later one. For live-server tests (a `transactional_db` flushes the database after each
+    test, so `module_rows` cannot keep rows): the first test builds and dumps its rows,
+    each later one reloads them, identical to the key, into its empty database, and gets a
+    fresh copy of the built objects."""
+    if name in _KEPT:
+        text, objects = _KEPT[name]
+        restore_rows(text)
+    else:
+        objects = build()
+        _KEPT[name] = (dump_rows(), objects)
+    return fresh(objects)

@@ -7,8 +7,10 @@ import re
 
 import pytest
 
+from surveys.instruments import load_file
 from tests.analytics.dashboard_seed import publish_core_waves, publish_district_wave
 from tests.browser.conftest import ARTIFACTS, axe_violations, new_context, screenshot
+from tests.conftest import INSTRUMENTS, build_world, kept
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,14 +23,31 @@ PASSWORD = "correct horse battery"  # tests.conftest.make_user
 
 
 @pytest.fixture
-def waves(world):
-    return publish_core_waves(world)
+def world(transactional_db, request):
+    """The world, with the published core waves a test asks for (`waves`: two, `wave1`:
+    one, where trends are not looked at) published once for the whole session and
+    restored row for row for each later test that asks for the same (conftest.kept)."""
+    count = 2 if "waves" in request.fixturenames else 1 if "wave1" in request.fixturenames \
+        else 0
+    if not count:
+        return build_world(load_file(INSTRUMENTS / "belonging-pulse-1.0.yaml"))
+    world, request.node.core_waves = kept(f"dashboards-core-{count}", lambda: with_waves(count))
+    return world
+
+
+def with_waves(count):
+    world = build_world(load_file(INSTRUMENTS / "belonging-pulse-1.0.yaml"))
+    return world, publish_core_waves(world, count=count)
 
 
 @pytest.fixture
-def wave1(world):
-    """One published wave, where trends are not looked at (half the publishing)."""
-    return publish_core_waves(world, count=1)
+def waves(world, request):
+    return request.node.core_waves
+
+
+@pytest.fixture
+def wave1(world, request):
+    return request.node.core_waves
 
 
 def logged_in(chromium, live_server, user, **options):
