@@ -371,7 +371,10 @@ class _State:
             if isinstance(cell, str):
                 self.hide_group(cell, why)
             elif cell[0] not in self.decision.hidden_groups:
-                self.hide_cell(cell[0], self.decision.specs[cell[1]]["family"], why)
+                # The measure alone, as the other publication hides it (it may hide a
+                # mean and one share to keep a band open, and show the rest).
+                self.decision.hidden_measures.add(tuple(cell))
+                self.decision.reasons[tuple(cell)] = why
 
     # -- line rules (tau-ARGUS): run until no relation changes
 
@@ -564,10 +567,11 @@ def publish(groups, decision, k):
 def _entry(group, key, spec, decision, k):
     if (group.key, key) in decision.hidden_measures:
         return suppressed_marker(k, "answers")
-    return {**_shown(group.measures[key], spec), "n": group.measures[key].n}
+    return {**shown_value(group.measures[key], spec), "n": group.measures[key].n}
 
 
-def _shown(m, spec):
+def shown_value(m, spec):
+    """A measure's value as a dashboard shows it: a rounded value, or a band."""
     if spec["kind"] == "percent":
         return band_percent((m.total / m.n - spec["lo"]) / (spec["hi"] - spec["lo"]), m.n)
     return band_mean(m.total / m.n, m.n, spec["lo"], spec["hi"])
@@ -581,7 +585,8 @@ def _band_partners(group, key, keys, decision):
     specs, hidden = decision.specs, decision.hidden_measures
 
     def open_(k):
-        return (group.key, k) not in hidden and "band" not in _shown(group.measures[k], specs[k])
+        return ((group.key, k) not in hidden
+                and "band" not in shown_value(group.measures[k], specs[k]))
 
     fav = next((k for k in keys if k.endswith(":favorable")), None)
     mean = next((k for k in keys if k.endswith(":mean")), None)

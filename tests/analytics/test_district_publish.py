@@ -95,6 +95,13 @@ def test_a_district_wave_publishes_a_part_per_school_and_the_district_level(worl
         "components"]
     assert strip_basis(row) == strip_basis(own)
     assert {c.get("sd_of") for c in own.values()} <= {"school", None}
+    # The same holds for every measure the audit sees: the district level never hides a
+    # value a part shows (that would hide nothing) and hides all that a part hides.
+    for name in ("Hilltop", "Lakeside"):
+        part = parts[name]
+        own = part.published["groups"]["school"]["measures"]
+        row = snap.audit["published"]["groups"][f"school:{part.school.public_id}"]["measures"]
+        assert row == own
     fielded.refresh_from_db()
     assert fielded.status == "published"
 
