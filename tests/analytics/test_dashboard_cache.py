@@ -14,7 +14,7 @@ from analytics.models import Snapshot
 from tests.analytics.dashboard_seed import publish_core_waves, publish_district_wave
 from tests.conftest import Role, make_user
 
-from .test_dashboard_views import dashboard_url, parse
+from .dashboard_pages import dashboard_url, parse
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,7 @@
 """The school dashboard and the snapshot API read one published snapshot: the number
 of database queries they make must not grow with the data (more classes, more
-students, more groups)."""
+students, more groups, more waves; on the district page, more schools). Each test
+publishes on its own world."""
 
 import uuid
 from datetime import date
@@ -14,6 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from analytics.publishing import publish
 from surveys import services
 from surveys.models import ClassGroup, Response, School
+from tests.analytics.dashboard_pages import dashboard_url
+from tests.analytics.dashboard_seed import answer, publish_core_waves
 
 from ..conftest import Role, make_user
 
@@ -75,3 +78,54 @@ def test_queries_do_not_grow_with_the_data(client, world, path):
         # session, user, wave, memberships, snapshot (its document deferred), the
         # series' snapshot ids; rendering reads the document and the trend's documents.
         assert (rendered, cached) == (8, 6)
+
+
+def page_queries(client, url):
+    """Queries of a GET rendering the page (the page cache emptied first), then of a GET
+    served from the page cache."""
+    cache.clear()
+    with CaptureQueriesContext(connection) as miss:
+        assert client.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as hit:
+        assert client.get(url).status_code == 200
+    return len(miss), len(hit)
+
+
+def test_the_dashboard_query_count_does_not_grow_with_waves(client, world):
+    waves = publish_core_waves(world, count=1)
+    client.force_login(world["leader"])
+    client.get(dashboard_url(waves[0]))  # warm the session and caches
+    one = page_queries(client, dashboard_url(waves[0]))
+    more = publish_core_waves(world, count=2, seed=3)
+    two = page_queries(client, dashboard_url(more[-1]))
+    assert two == one
+    assert one[1] < one[0]  # the cached page reads no document
+
+
+@pytest.fixture
+def wave1(world):
+    """One published core wave at Hilltop, for this test alone: it publishes again."""
+    return publish_core_waves(world, count=1)
+
+
+def test_the_district_page_query_count_does_not_grow_with_schools(client, world, wave1):
+    url = f"/districts/{world['district'].public_id}/results/"
+    client.force_login(world["district_admin"])
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    other = {"leader": world["other_leader"], "school": world["other_school"],
+             "classes": {"7A": world["other_class"]}}
+    series = services.create_series(world["other_school"], by=world["other_leader"],
+                                    name="Pulse", instrument=world["instrument"],
+                                    demographics=["gender"])
+    wave = services.create_wave(series, by=world["other_leader"], label="Autumn",
+                                season="autumn", starts_on=date(2026, 10, 1))
+    wave = services.open_wave(wave, by=world["other_leader"])
+    answer(wave, other, np.random.default_rng(1), 0.0, sizes={"7A": 25})
+    services.close_wave(wave, by=world["other_leader"])
+    publish(wave.id)
+    with CaptureQueriesContext(connection) as two:
+        html = client.get(url).content.decode()
+    assert 'data-school="' + world["other_school"].public_id in html
+    assert len(two) == len(one)

@@ -1,0 +1,78 @@
+"""Reading the dashboards' HTML in tests (pages as a role gets them, table rows by
+group, scripts and inline styles), and published waves built once for a module of
+read-only tests (conftest.module_rows)."""
+
+from html.parser import HTMLParser
+
+from django.core.cache import cache
+
+from analytics.models import Snapshot
+from surveys.instruments import load_file
+from tests.conftest import INSTRUMENTS, build_world, fresh
+
+
+def built_once(module_rows, publish):
+    """The world and what `publish(world)` returns, built once for the module in
+    conftest.module_rows: only for modules whose tests never change what is published
+    (no second publication, no update of its rows)."""
+    with module_rows():
+        world = build_world(load_file(INSTRUMENTS / "belonging-pulse-1.0.yaml"))
+        return world, publish(world)
+
+
+def fresh_world(built):
+    """A test's own copy of the built world, the page cache emptied: no page rendered
+    by an earlier test from the same rows is served to this one."""
+    cache.clear()
+    return fresh(built[0])
+
+
+def page(client, user, url):
+    client.force_login(user)
+    response = client.get(url)
+    return response.status_code, response.content.decode()
+
+
+def snapshot_of(wave):
+    return Snapshot.objects.filter(wave=wave).order_by("-version").first().data
+
+
+class Rows(HTMLParser):
+    """Table rows by their data-group attribute: the text of their <td> cells."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self.current, self.in_td = [], None, False
+        self.scripts, self.inline_styles, self.handlers = [], 0, 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.inline_styles += "style" in attrs
+        self.handlers += any(name.startswith("on") for name in attrs)
+        if tag == "script":
+            self.scripts.append(attrs)
+        if tag == "tr" and "data-group" in attrs:
+            self.current = {"group": attrs["data-group"], "cls": attrs.get("class", ""),
+                            "cells": ""}
+            self.rows.append(self.current)
+        self.in_td = self.in_td or (tag == "td" and self.current is not None)
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self.in_td = False
+        if tag == "tr":
+            self.current = None
+
+    def handle_data(self, data):
+        if self.in_td and self.current is not None:
+            self.current["cells"] += data
+
+
+def parse(html):
+    parser = Rows()
+    parser.feed(html)
+    return parser
+
+
+def dashboard_url(wave):
+    return f"/waves/{wave.public_id}/dashboard/"

@@ -1,0 +1,95 @@
+"""A district-wide wave's dashboards: the district level for the district admin, each
+school's part for its leader and teachers, the district page and the results lists. The
+wave is published once for the module and only read by its tests (conftest.module_rows)."""
+
+import json
+import re
+
+import pytest
+
+from analytics.models import Snapshot
+from tests.analytics.dashboard_pages import (
+    built_once,
+    dashboard_url,
+    fresh_world,
+    page,
+    parse,
+    snapshot_of,
+)
+from tests.analytics.dashboard_seed import publish_district_wave
+from tests.conftest import fresh
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def published(module_rows):
+    """The world and its published district-wide wave, built once for this module."""
+    return built_once(module_rows, publish_district_wave)
+
+
+@pytest.fixture
+def world(db, published):
+    return fresh_world(published)
+
+
+@pytest.fixture
+def district_wave(db, published):
+    return fresh(published[1])
+
+
+def test_a_district_wide_wave_shows_the_district_level_to_the_district_admin(
+        client, world, district_wave):
+    status, html = page(client, world["district_admin"], dashboard_url(district_wave))
+    assert status == 200
+    data = snapshot_of(district_wave)
+    top = next(g for g in data["groups"] if g["key"] == "district")
+    assert "Whole district" in html and "By school" in html
+    assert top["components"]["perceptions"]["display"] in html
+    assert "gap to the whole district" in html.lower()
+    assert f"?school={world['school'].public_id}" in html
+
+
+def test_a_leader_sees_only_their_schools_part_of_a_district_wide_wave(
+        client, world, district_wave):
+    status, html = page(client, world["leader"], dashboard_url(district_wave))
+    assert status == 200
+    assert "Hilltop (its part of a district-wide wave)" in html
+    assert "Whole school" in html and "Whole district" not in html and "Class 9Z" not in html
+    part = Snapshot.objects.get(wave=district_wave).part_for(world["school"]).data
+    school = next(g for g in part["groups"] if g["key"] == "school")
+    trend = re.search(r'id="trend-table-perceptions">(.*?)</table>', html, re.S).group(1)
+    assert "Autumn 2026" in trend and school["components"]["perceptions"]["display"] in trend
+    other = dashboard_url(district_wave) + f"?school={world['other_school'].public_id}"
+    assert page(client, world["leader"], other)[0] == 404
+    status, html = page(client, world["teacher"], dashboard_url(district_wave))
+    assert status == 200
+    assert {r["group"] for r in parse(html).rows} == {
+        "class:" + world["classes"]["7A"].public_id}
+
+
+def test_the_district_page_puts_each_schools_part_beside_the_district_row(
+        client, world, district_wave):
+    url = f"/districts/{world['district'].public_id}/results/"
+    status, html = page(client, world["district_admin"], url)
+    assert status == 200
+    snap = Snapshot.objects.filter(wave=district_wave).order_by("-version").first()
+    for part in snap.parts.select_related("school"):
+        school = next(g for g in part.data["groups"] if g["key"] == "school")
+        assert f'data-school="{part.school.public_id}"' in html
+        if not school["suppressed"]:
+            assert school["components"]["perceptions"]["display"] in html
+    assert 'data-school="district"' in html and "Whole district" in html
+    charts = json.loads(re.search(
+        r'<script id="dashboard-charts" type="application/json">(.*?)</script>', html,
+        re.S).group(1))
+    assert charts["district"][0]["groups"][0] == "Whole district"
+
+
+def test_district_wide_waves_are_listed_for_the_schools_they_cover(client, world, district_wave):
+    for persona in ("leader", "teacher", "district_admin", "other_leader"):
+        _, html = page(client, world[persona], "/results/")
+        assert dashboard_url(district_wave) in html, persona
+        assert "Riverside (district-wide)" in html
+    _, html = page(client, world["researcher"], "/results/")
+    assert dashboard_url(district_wave) not in html
