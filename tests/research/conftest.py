@@ -1,5 +1,12 @@
 """Fixtures for the research workflow: a published Hilltop wave with enough responses
-for k = 10, an agreement for the `world` researcher, and a private export directory."""
+for k = 10, an agreement for the `world` researcher, and a private export directory.
+
+`published` publishes per test. A module whose tests only read the world and its
+published wave (they add agreements, jobs and tokens of their own, never change or
+publish those rows) overrides `world` and `published` with `published_copy`: the wave
+is then published once for the module (`published_once`, conftest.module_rows) and
+each test gets its own copy. Tests that change them live in test_changed_world.py;
+transactional ones (test_job_locks.py) cannot share."""
 
 import uuid
 from datetime import date, timedelta
@@ -11,7 +18,9 @@ from django.utils import timezone
 from analytics.publishing import publish
 from research import services as research
 from surveys import services
+from surveys.instruments import load_file
 from surveys.models import Membership, Response
+from tests.conftest import INSTRUMENTS, build_world, fresh
 
 
 @pytest.fixture(autouse=True)
@@ -47,6 +56,20 @@ def publish_wave(world, wave, per_class=15):
 @pytest.fixture
 def published(world):
     return publish_wave(world, world["wave"])
+
+
+@pytest.fixture(scope="module")
+def published_once(module_rows):
+    """The world and its wave published, built once for the module."""
+    with module_rows():
+        world = build_world(load_file(INSTRUMENTS / "belonging-pulse-1.0.yaml"))
+        return world, publish_wave(world, world["wave"])
+
+
+@pytest.fixture
+def published_copy(db, published_once):
+    """A test's own copy of `published_once` (one copy: its world's wave is its wave)."""
+    return fresh(published_once)
 
 
 def today():

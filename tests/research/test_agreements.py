@@ -1,5 +1,6 @@
 """Agreements: who may grant what, the checks on their terms, what they let an
-exporter read, who sees and manages them, and revocation."""
+exporter read, who sees and manages them, and revocation. Checks that need the world
+changed (the district's k, other waves, a linked series): test_changed_world."""
 
 from datetime import timedelta
 
@@ -8,10 +9,22 @@ from django.http import Http404
 
 from research import services as research
 from research.models import Agreement
-from surveys import access, services
-from surveys.models import AuditEvent, Wave
+from surveys import access
+from surveys.models import AuditEvent
 from surveys.services import ServiceError
-from tests.research.conftest import draft_wave, make_agreement, publish_wave, today
+from tests.research.conftest import make_agreement, today
+
+
+@pytest.fixture
+def world(published_copy):
+    """The world and wave published once for this module (its tests only read them):
+    tests/research/conftest.published_once."""
+    return published_copy[0]
+
+
+@pytest.fixture
+def published(published_copy):
+    return published_copy[1]
 
 
 def test_a_leader_grants_an_agreement_for_their_school_and_it_is_audited(world, published):
@@ -71,47 +84,9 @@ def test_bad_terms_are_refused_with_a_clear_message(world, published, terms, mes
     assert not Agreement.objects.exists()
 
 
-def test_k_is_never_below_the_series_or_district_k(world, published):
-    world["district"].min_cell_size = 15
-    world["district"].save()
-    with pytest.raises(ServiceError, match="k cannot be below 15"):
-        make_agreement(world, [published], k=12)
-    assert make_agreement(world, [published], k=15).k == 15
-
-
-def test_only_published_waves_of_the_chosen_schools(world, published):
-    draft = draft_wave(world)
-    with pytest.raises(ServiceError, match="is not published"):
-        make_agreement(world, [published, draft])
-    with pytest.raises(ServiceError, match="Choose at least one published wave"):
-        make_agreement(world, [])
-    lakeside = services.create_series(world["other_school"], by=world["other_leader"],
-                                      name="Lakeside 2026", instrument=world["instrument"])
-    wave = services.create_wave(lakeside, by=world["other_leader"], label="Autumn",
-                                season="autumn", starts_on=published.starts_on)
-    Wave.objects.filter(pk=wave.pk).update(status=Wave.Status.PUBLISHED)
-    wave.refresh_from_db()
-    with pytest.raises(ServiceError, match="is not a wave of the chosen schools"):
-        research.create_agreement(
-            by=world["district_admin"], researcher=world["researcher"],
-            schools=[world["school"]], waves=[wave], purpose="x", starts_on=today(),
-            expires_on=today() + timedelta(days=30), k=10)
-
-
 def test_the_researcher_must_hold_the_researcher_role(world, published):
     with pytest.raises(ServiceError, match="teacher does not hold the researcher role"):
         make_agreement(world, [published], researcher=world["teacher"])
-
-
-def test_pseudonyms_only_for_linked_series_and_then_in_scope(world):
-    linked = services.create_series(world["school"], by=world["leader"], name="Linked",
-                                    instrument=world["instrument"], mode="linked",
-                                    demographics=["gender"])
-    wave = services.create_wave(linked, by=world["leader"], label="Autumn", season="autumn",
-                                starts_on=world["wave"].starts_on)
-    publish_wave(world, wave)
-    agreement = make_agreement(world, [wave], include_pseudonyms=True)
-    assert agreement.scope().include_pseudonyms is True
 
 
 def test_who_sees_and_who_manages_agreements(world, published):

@@ -16,6 +16,18 @@ from tests.research.test_jobs import finished
 
 
 @pytest.fixture
+def world(published_copy):
+    """The world and wave published once for this module (its tests only read them):
+    tests/research/conftest.published_once."""
+    return published_copy[0]
+
+
+@pytest.fixture
+def published(published_copy):
+    return published_copy[1]
+
+
+@pytest.fixture
 def token(world):
     return ApiToken.issue(world["researcher"], "laptop")[1]
 

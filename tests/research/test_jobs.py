@@ -1,12 +1,12 @@
-"""Export jobs: requests and refusals, the created -> running -> done | failed machine
-with its row lock, downloads checked at download time, and the clean-up of files."""
+"""Export jobs: requests and refusals, the created -> running -> done | failed machine,
+downloads checked at download time, and the clean-up of files. Row locks seen from
+other connections: test_job_locks; requests refused because the wave was closed under
+the agreement: test_changed_world."""
 
-import threading
 import zipfile
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -15,19 +15,24 @@ from analytics.exporters.scope import ExportFile, ExportResult
 from research import jobs
 from research import services as research
 from research.models import Agreement, ExportJob
-from surveys.models import AuditEvent, Wave
+from surveys.models import AuditEvent
 from tests.research.conftest import today
+
+
+@pytest.fixture
+def world(published_copy):
+    """The world and wave published once for this module (its tests only read them):
+    tests/research/conftest.published_once."""
+    return published_copy[0]
+
+
+@pytest.fixture
+def published(published_copy):
+    return published_copy[1]
 
 
 def request(agreement, world, fmt="csv"):
     return research.request_export(agreement, by=world["researcher"], fmt=fmt)
-
-
-def waiting_job(agreement, world, fmt="csv"):
-    """A created job no runner was sent (in a transactional test, request_export's
-    on-commit send would run it at once with eager Celery)."""
-    return ExportJob.objects.create(agreement=agreement, requested_by=world["researcher"],
-                                    format=fmt)
 
 
 def finished(job):
@@ -59,29 +64,6 @@ def test_a_request_creates_a_job_sent_on_commit_and_audited(
     assert event.detail == {"job": job.public_id, "format": "parquet"}
 
 
-@pytest.mark.parametrize("end, message", [
-    (lambda a: Agreement.objects.filter(pk=a.pk).update(
-        expires_on=today() - timedelta(days=1)), "This agreement expired on"),
-    (lambda a: Agreement.objects.filter(pk=a.pk).update(revoked_at=timezone.now()),
-     "This agreement was revoked on"),
-    (lambda a: Agreement.objects.filter(pk=a.pk).update(
-        starts_on=today() + timedelta(days=1)), "This agreement starts on"),
-    (lambda a: Wave.objects.filter(agreements=a).update(status=Wave.Status.CLOSED),
-     "Not yet published"),
-])
-def test_requests_outside_the_agreement_are_refused_and_audited(world, agreement, end,
-                                                                 message):
-    end(agreement)
-    agreement.refresh_from_db()
-    with pytest.raises(research.ExportDenied, match=message) as refused:
-        request(agreement, world)
-    assert refused.value.status == 403
-    assert not ExportJob.objects.exists()
-    event = AuditEvent.objects.get(action="export.refused")
-    assert event.actor == world["researcher"] and event.target == agreement.public_id
-    assert message in event.detail["reason"]
-
-
 def test_an_unknown_format_is_a_400(world, agreement):
     with pytest.raises(research.ExportDenied, match="Unknown format 'xlsx'") as refused:
         request(agreement, world, "xlsx")
@@ -97,109 +79,6 @@ def test_claiming_moves_created_to_running_once(world, agreement):
     assert jobs.claim_job(job.id) is None  # done: likewise
     assert jobs.run_job(job.id) is None
     assert ExportJob.objects.get(pk=job.pk).status == ExportJob.Status.DONE
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_locked_job_is_skipped_not_waited_for(world, published):
-    from tests.research.conftest import make_agreement
-
-    job = waiting_job(make_agreement(world, [published]), world)
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_the_lock():
-        with transaction.atomic():
-            ExportJob.objects.select_for_update().get(pk=job.pk)
-            locked.set()
-            release.wait(10)
-        connection.close()
-
-    holder = threading.Thread(target=hold_the_lock)
-    holder.start()
-    try:
-        assert locked.wait(10)
-        assert jobs.claim_job(job.id) is None  # SKIP LOCKED: returns at once
-    finally:
-        release.set()
-        holder.join()
-    assert ExportJob.objects.get(pk=job.pk).status == ExportJob.Status.CREATED
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_lock_on_the_agreement_does_not_hide_its_jobs(world, published):
-    """Only the job row is locked: another job of the same agreement being claimed (or
-    the agreement being revoked) holds the agreement row, and this job still runs."""
-    from tests.research.conftest import make_agreement
-
-    agreement = make_agreement(world, [published])
-    job = waiting_job(agreement, world)
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_the_agreement():
-        with transaction.atomic():
-            Agreement.objects.select_for_update().get(pk=agreement.pk)
-            locked.set()
-            release.wait(10)
-        connection.close()
-
-    holder = threading.Thread(target=hold_the_agreement)
-    holder.start()
-    try:
-        assert locked.wait(10)
-        assert jobs.claim_job(job.id) is not None
-    finally:
-        release.set()
-        holder.join()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_two_concurrent_runners_claim_a_job_once(world, published):
-    from tests.research.conftest import make_agreement
-
-    agreement = make_agreement(world, [published])
-    for _round in range(5):
-        job = waiting_job(agreement, world)
-        start = threading.Barrier(2)
-        claims = []
-
-        def runner(job_id=job.id, start=start, claims=claims):
-            start.wait(10)
-            claims.append(jobs.claim_job(job_id))
-            connection.close()
-
-        threads = [threading.Thread(target=runner) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert sum(claim is not None for claim in claims) == 1
-        assert ExportJob.objects.get(pk=job.pk).status == ExportJob.Status.RUNNING
-
-
-@pytest.mark.django_db(transaction=True)
-def test_two_concurrent_runners_run_a_job_once_end_to_end(world, published):
-    """The real exporter, two threads on their own PostgreSQL connections: one writes the
-    file, the other returns without running; one completion is audited."""
-    from tests.research.conftest import make_agreement
-
-    job = waiting_job(make_agreement(world, [published]), world, "parquet")
-    start = threading.Barrier(2)
-    results = []
-
-    def runner():
-        start.wait(10)
-        results.append(jobs.run_job(job.id))
-        connection.close()
-
-    threads = [threading.Thread(target=runner) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    ran = [r for r in results if r is not None]
-    assert len(results) == 2 and len(ran) == 1
-    assert ran[0].status == ExportJob.Status.DONE, ran[0].error
-    assert AuditEvent.objects.filter(action="export.completed").count() == 1
-    assert [p.name for p in jobs.job_dir(ran[0]).iterdir()] == [ran[0].file_name]
 
 
 def test_a_job_under_an_ended_agreement_fails_with_the_reason(world, agreement):

@@ -14,6 +14,18 @@ from tests.research.conftest import today
 from tests.research.test_jobs import finished
 
 
+@pytest.fixture
+def world(published_copy):
+    """The world and wave published once for this module (its tests only read them):
+    tests/research/conftest.published_once."""
+    return published_copy[0]
+
+
+@pytest.fixture
+def published(published_copy):
+    return published_copy[1]
+
+
 def form_data(world, wave, **changes):
     data = {"researcher": world["researcher"].pk, "schools": [world["school"].pk],
             "waves": [wave.pk], "purpose": "Transition study", "starts_on": today(),
