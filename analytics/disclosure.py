@@ -275,6 +275,7 @@ def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=()
     """
     by = _check_input(groups, relations, k)
     state = _State(by, relations, k, measure_specs(groups, items), _fixed(also, same))
+    state.shown_elsewhere = _fixed(also, same, published_only=True)
     state.primary()
     state.mirror(hidden)
     counts_done, memo = False, AuditMemo()
@@ -294,12 +295,19 @@ def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=()
             raise RuntimeError(f"cannot make the publication safe: {findings[0]}")
 
 
-def _fixed(also, same):
-    """Groups of this publication that an earlier one already shows."""
+def _fixed(also, same, published_only=False):
+    """Groups of this publication that an earlier one already shows (or, unless
+    `published_only`, that a hypothetical unit, never published, states: true totals,
+    analytics.snapshot.exact_unit)."""
     fixed = set()
     for a, b in same:
         for (ua, ka), (ub, kb) in ((a, b), (b, a)):
-            if ua == 0 and ub > 0 and not also[ub - 1][0]["groups"][kb].get("suppressed"):
+            if ua != 0 or ub == 0:
+                continue
+            pub = also[ub - 1][0]
+            if published_only and pub.get("hypothetical"):
+                continue
+            if not pub["groups"][kb].get("suppressed"):
                 fixed.add(ka)
     return fixed
 
@@ -316,6 +324,7 @@ class _State:
         kids = {c for _, cs in relations for c in cs}
         self.top = {key for key in by if key not in kids}
         self.band_tried = set()  # (group, family) whose bands were opened within the group
+        self.shown_elsewhere = set()  # groups another publication shows as they are here
 
     def answers(self, group, fam):
         return self.by[group].measures[self.fams[fam][0]].n
@@ -522,12 +531,13 @@ class _State:
         (the most answered: most room to move), so that answers can move between that
         option and the banded one; if the band is still pinned (through the relations),
         hide the family in the group. A continuous measure has no parts: hide it next to
-        the leak, as for a hidden cell."""
+        the leak, as for a hidden cell, and so for a group another publication shows."""
         group, key = finding.group, finding.measure
         fam = self._fam(key)
         if group in self.decision.hidden_groups:
             return False  # hidden meanwhile (by another finding of this round): no band left
-        if self.decision.specs[key]["scale"] is None:
+        if self.decision.specs[key]["scale"] is None or group in self.shown_elsewhere:
+            # Hiding a value another publication shows would hide nothing.
             return self._near_cell(finding)
         if (group, fam) not in self.band_tried:
             self.band_tried.add((group, fam))

@@ -170,41 +170,24 @@ class Built:
 def exact_school(groups, k, spec_measures):
     """The whole school's true totals as an extra "publication" (never published): a
     part suppressed and audited with it stays safe whatever else becomes known about
-    the school's totals, such as what the district level implies. Only families
-    (`robust_families`) whose every school-row measure has at least k answers and is
-    shown unbanded are stated: a banded value is a range the dashboard states, and true
-    totals would pin it; those families and small ones are protected at the district
-    level instead, which audits them with the whole part. None when the school is small
-    or no family qualifies."""
+    the school's totals, such as what the district level implies. None when the school
+    or a measure of it is small: those are protected at the district level instead.
+    A school-row value shown as a band would be pinned by the true totals, so the
+    school row hides such an item (the price of a district level that needs only the
+    school's totals, `district_links`)."""
     top = next((g for g in groups if g.key == "school"), None)
-    if top is None or top.n < k:
+    if top is None or top.n < k or any(m.n < k for m in top.measures.values()):
         return None
-    families = robust_families(top, k, spec_measures)
-    entries = {key: {"n": m.n, "total": m.total} for key, m in top.measures.items()
-               if spec_measures[key]["family"] in families}
-    if not entries:
-        return None
-    pub = {"k": k, "banding": [list(b) for b in disclosure.BANDING], "unit": "exact",
-           "measures": {key: spec_measures[key] for key in entries},
-           "groups": {"school": {"suppressed": False, "n": top.n, "measures": entries}}}
-    return [(pub, [])], [((0, "school"), (1, "school"))]
+    return [(exact_unit(top, k, spec_measures), [])], [((0, "school"), (1, "school"))]
 
 
-def robust_families(top, k, spec_measures):
-    """The families of the school row that `exact_school` may state: none of its
-    measures has fewer than k answers or a banded value."""
-    out = {spec["family"] for spec in spec_measures.values()}
-    for key, m in top.measures.items():
-        if m.n < k or "band" in disclosure.shown_value(m, spec_measures[key]):
-            out.discard(spec_measures[key]["family"])
-    return out
-
-
-def _stated_families(links):
-    """The families an `exact_school` hypothesis states (sorted), or none."""
-    if not links:
-        return []
-    return sorted({spec["family"] for spec in links[0][0][0]["measures"].values()})
+def exact_unit(group, k, spec_measures, key="school"):
+    """A group's true size and totals as a unit of an audit (entries carrying `total`
+    stand for exactly that value; analytics/audit_family.py)."""
+    entries = {m: {"n": v.n, "total": v.total} for m, v in group.measures.items()}
+    row = {"suppressed": False, "n": group.n, "measures": entries}
+    return {"k": k, "banding": [list(b) for b in disclosure.BANDING], "unit": "exact",
+            "hypothetical": True, "measures": spec_measures, "groups": {key: row}}
 
 
 def _suppress_part(inp, progress):
@@ -256,8 +239,7 @@ def build_part(inp, progress=lambda pct, step: None):
     data["school"] = {"public_id": inp.school.public_id, "name": inp.school.name}
     clock.lap("present")
     report = dict(_report(inp.k, decision, dropped), small=_small(decision),
-                  seconds=clock.done(decision), robust_top=links is not None,
-                  robust_families=_stated_families(links))
+                  seconds=clock.done(decision), robust_top=links is not None)
     return Built(data, report, _plain(published),
                  [[p, list(kids)] for p, kids in relations])
 
@@ -311,72 +293,34 @@ def build_snapshot(wave, progress=lambda pct, step: None):
 # ------------------------------------------------------------------- district level
 
 
-def _families(pub):
-    return {spec["family"] for spec in pub.get("measures", {}).values()}
-
-
 def _robust(part):
-    """The families in which a part stays safe whatever the district level implies
-    about its school's totals: suppressed and audited with them known exactly
-    (`exact_school`), and shown whole in its whole-school row. A part written before
-    `robust_families` was reported stated every family when `robust_top` is set."""
-    pub = part.published
-    top = pub["groups"].get("school")
-    if not top or top.get("suppressed") or not part.audit.get("robust_top"):
-        return set()
-    stated = part.audit.get("robust_families")
-    out = _families(pub) if stated is None else set(stated)
-    for key, entry in top["measures"].items():
-        if entry.get("suppressed"):
-            out.discard(pub["measures"][key]["family"])
-    return out
+    """Whether a part stays safe whatever the district level implies about its school's
+    totals: it was suppressed and audited with them known exactly (`exact_school`)."""
+    top = part.published["groups"].get("school")
+    return bool(part.audit.get("robust_top")) and bool(top) and not top.get("suppressed")
 
 
-def _restricted(part, families, groups=None):
-    """A part's publication with only these families' measures (and only these groups),
-    and the small cells among them, as another unit of an audit."""
-    pub = part.published
-    specs = {key: spec for key, spec in pub["measures"].items() if spec["family"] in families}
-    kept = {}
-    for key, entry in pub["groups"].items():
-        if groups is None or key in groups:
-            kept[key] = dict(entry)
-            if "measures" in entry:
-                kept[key]["measures"] = {m: e for m, e in entry["measures"].items()
-                                         if m in specs}
-    small = [c for c in part.audit.get("small") or []
-             if (c in kept if isinstance(c, str) else c[0] in kept and c[1] in specs)]
-    return dict(pub, measures=specs, groups=kept, unit=part.school.public_id, small=small)
-
-
-def part_units(part):
-    """A part as the district level's audit sees it: the whole-school row alone for its
-    robust families (`_robust`), and the whole part with its relations for the rest (a
-    small school, a small or banded school-row measure, a hidden one). Families are
-    audited apart, so each family is checked with everything it needs."""
-    robust, rest = _robust(part), _families(part.published) - _robust(part)
-    units = []
-    if robust:
-        units.append((_restricted(part, robust, {"school"}), []))
-    if rest:
-        units.append((_restricted(part, rest), part.relations))
-    return units
-
-
-def district_links(parts, keys):
+def district_links(parts, keys, groups, k):
     """What the district level is audited and suppressed with: each school's part as
-    other publications whose "school" group is the same respondents as the district's
+    another publication whose "school" group is the same respondents as the district's
     row for it (`same`), and the cells the part hides there (`hidden`). The district
-    relation involves only the schools' totals, so a family in which a part is proven
-    safe even with its school's totals known exactly enters by the whole-school row
-    alone; any other family enters with the whole part (`part_units`)."""
+    relation involves only the schools' totals. A part proven safe even with its
+    school's totals known exactly (`_robust`) enters as those true totals (never
+    published: the most anything, its own inside included, can tell about them), so
+    the district's audit stays the size of the district table. Any other part (a small
+    school, or one with a small school-level measure) enters whole, with its relations."""
     also, same, hidden = [], [], []
-    for part in parts:
-        key = keys[part.school_id]
-        for unit in part_units(part):
-            also.append(unit)
-            same.append(((0, key), (len(also), "school")))
-        top = part.published["groups"]["school"]
+    by_key = {g.key: g for g in groups}
+    for i, part in enumerate(parts, start=1):
+        pub, key = part.published, keys[part.school_id]
+        if _robust(part):
+            exact = exact_unit(by_key[key], k, pub["measures"])
+            also.append((dict(exact, unit=f"exact:{part.school.public_id}"), []))
+        else:
+            also.append((dict(pub, unit=part.school.public_id, small=part.audit.get("small")),
+                         part.relations))
+        same.append(((0, key), (i, "school")))
+        top = pub["groups"]["school"]
         if top.get("suppressed"):
             hidden.append(key)
         else:
@@ -413,7 +357,7 @@ def build_district(wave, parts, previous=None, progress=lambda pct, step: None):
     clock.lap("sql")
     groups, sums = district_groups(spec, totals, keys)
     relations = [("district", sorted(keys.values()))] if keys else []
-    also, same, hidden = district_links(parts, keys)
+    also, same, hidden = district_links(parts, keys, groups, k)
     progress(88, "suppressing the district level")
     try:
         decision = disclosure.suppress(groups, relations, k, items=items, also=also,

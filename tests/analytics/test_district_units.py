@@ -1,13 +1,13 @@
-"""How a school's part enters the district level's audit (analytics.snapshot):
-`exact_school` states the school's true totals only for families whose school-row values
-are shown unbanded, and `part_units` sends the district level the school row alone for
-those families and the whole part for the rest."""
+"""How a school's part enters the district level's audit (analytics.snapshot): a part
+audited with its school's true totals stated (`exact_school`) enters the district's
+audit as those true totals, the most anything can tell about them; any other part
+enters whole, with its relations."""
 
 from types import SimpleNamespace
 
 from analytics import disclosure
 from analytics.audit import audit
-from analytics.snapshot import _stated_families, exact_school, part_units
+from analytics.snapshot import district_links, exact_school
 from tests.analytics.test_disclosure import ITEMS, K, build, students
 
 
@@ -22,26 +22,14 @@ def mixed_school():
     return build(people, dims=("class",), n_items=2)
 
 
-def all_families_stated(groups, specs):
-    """The hypothesis as it was before families were chosen: every school-row total."""
-    top = next(g for g in groups if g.key == "school")
-    entries = {key: {"n": m.n, "total": m.total} for key, m in top.measures.items()}
-    pub = {"k": K, "banding": [list(b) for b in disclosure.BANDING], "unit": "exact",
-           "measures": specs, "groups": {"school": {"suppressed": False, "n": top.n,
-                                                    "measures": entries}}}
-    return [(pub, [])], [((0, "school"), (1, "school"))]
-
-
-def test_exact_totals_leave_out_a_family_the_school_row_shows_as_a_band():
+def test_exact_totals_state_every_measure_of_a_large_school():
     groups, _ = mixed_school()
     specs = disclosure.measure_specs(groups, ITEMS)
+    (unit, rels), = exact_school(groups, K, specs)[0]
     school = next(g for g in groups if g.key == "school")
-    assert "band" in disclosure.shown_value(school.measures["item:Q0:option:4"],
-                                            specs["item:Q0:option:4"])
-    links = exact_school(groups, K, specs)
-    assert _stated_families(links) == ["component:perceptions", "item:Q1"]
-    stated = links[0][0][0]["groups"]["school"]["measures"]
-    assert not any(key.startswith("item:Q0:") for key in stated)
+    stated = unit["groups"]["school"]["measures"]
+    assert rels == [] and set(stated) == set(school.measures)
+    assert all(stated[m] == {"n": v.n, "total": v.total} for m, v in school.measures.items())
 
 
 def test_a_small_school_states_no_totals():
@@ -51,74 +39,57 @@ def test_a_small_school_states_no_totals():
     assert exact_school(groups, K, specs) is None
 
 
-def test_the_school_row_keeps_a_banded_item_it_would_lose_to_exact_totals():
+def test_with_exact_totals_the_school_row_hides_an_item_it_would_show_as_a_band():
+    """The price of a district level that needs only the schools' totals: a band in the
+    school row would be pinned by them, so the school row hides the item, and the
+    audit with the totals stated passes."""
     groups, relations = mixed_school()
     specs = disclosure.measure_specs(groups, ITEMS)
-    q0 = {key for key in specs if key.startswith("item:Q0:")}
-
-    def hidden_in_school_row(links):
-        also, same = links
-        decision = disclosure.suppress(groups, relations, K, items=ITEMS, also=also,
-                                       same=same)
-        published = disclosure.publish(groups, decision, K)
-        assert audit(published, relations, K, small=decision.small, also=also,
-                     same=same) == []
-        return {key for g, key in decision.hidden_measures if g == "school"}
-
-    # Stating the banded family's true totals pins its band whatever is hidden nearby:
-    # the school row loses the whole item. Stating only the unbanded families keeps it.
-    assert q0 <= hidden_in_school_row(all_families_stated(groups, specs))
-    assert not q0 <= hidden_in_school_row(exact_school(groups, K, specs))
+    also, same = exact_school(groups, K, specs)
+    decision = disclosure.suppress(groups, relations, K, items=ITEMS, also=also, same=same)
+    published = disclosure.publish(groups, decision, K)
+    assert audit(published, relations, K, small=decision.small, also=also, same=same) == []
+    row = published["groups"]["school"]["measures"]
+    assert all(row[m].get("suppressed") for m in specs if m.startswith("item:Q0:"))
+    assert not any(row[m].get("suppressed") for m in specs if m.startswith("item:Q1:"))
+    # Without the totals stated the school row keeps the item, banded.
+    plain = disclosure.suppress(groups, relations, K, items=ITEMS)
+    shown = disclosure.publish(groups, plain, K)["groups"]["school"]["measures"]
+    assert shown["item:Q0:option:4"].get("band") == "top"
 
 
-def fake_part(published, audit_report, relations=()):
+def fake_part(published, audit_report, relations=(), school_id=1):
     return SimpleNamespace(published=published, audit=audit_report, relations=list(relations),
-                           school=SimpleNamespace(public_id="S1"))
+                           school_id=school_id, school=SimpleNamespace(public_id=f"S{school_id}"))
 
 
-def two_family_publication(hide_in_school=()):
-    specs = {"item:Q0:mean": {"family": "item:Q0"}, "item:Q1:mean": {"family": "item:Q1"}}
-
-    def entry(group, key):
-        if (group, key) in hide_in_school:
-            return {"suppressed": True}
-        return {"n": 20, "value": 2.5}
-
-    groups = {g: {"suppressed": False, "n": 20,
-                  "measures": {key: entry(g, key) for key in specs}}
-              for g in ("school", "class:a")}
-    return {"k": K, "measures": specs, "groups": groups}
-
-
-def test_a_part_enters_by_its_school_row_for_stated_families_and_whole_for_the_rest():
-    relations = [["school", ["class:a"]]]
-    part = fake_part(two_family_publication(),
-                     {"robust_top": True, "robust_families": ["item:Q0"],
-                      "small": ["class:b", ["class:a", "item:Q1:mean"],
-                                ["class:a", "item:Q0:mean"]]}, relations)
-    (row, row_rels), (whole, whole_rels) = part_units(part)
-    assert set(row["groups"]) == {"school"} and row_rels == []
-    assert set(row["measures"]) == {"item:Q0:mean"}
-    assert set(whole["groups"]) == {"school", "class:a"} and whole_rels == relations
-    assert set(whole["measures"]) == {"item:Q1:mean"}
-    assert set(whole["groups"]["class:a"]["measures"]) == {"item:Q1:mean"}
-    assert whole["small"] == [["class:a", "item:Q1:mean"]]
+def test_a_robust_part_enters_the_district_audit_as_its_schools_true_totals():
+    groups, relations = mixed_school()
+    specs = disclosure.measure_specs(groups, ITEMS)
+    also, same = exact_school(groups, K, specs)
+    decision = disclosure.suppress(groups, relations, K, items=ITEMS, also=also, same=same)
+    published = disclosure.publish(groups, decision, K)
+    part = fake_part(published, {"robust_top": True, "small": []}, relations)
+    school = next(g for g in groups if g.key == "school")
+    row = disclosure.Group("school:S1", school.n, school.measures)
+    (unit, rels), = district_links([part], {1: "school:S1"}, [row], K)[0]
+    assert rels == [] and set(unit["groups"]) == {"school"}
+    assert unit["groups"]["school"]["measures"]["item:Q0:mean"]["total"] == \
+        school.measures["item:Q0:mean"].total
+    # What the part hides in its school row is hidden in the district's row for it.
+    _, same, hidden = district_links([part], {1: "school:S1"}, [row], K)
+    assert same == [((0, "school:S1"), (1, "school"))]
+    assert ("school:S1", "item:Q0:mean") in hidden
 
 
-def test_a_family_the_school_row_hides_enters_whole():
-    part = fake_part(two_family_publication({("school", "item:Q0:mean")}),
-                     {"robust_top": True, "robust_families": ["item:Q0", "item:Q1"],
-                      "small": []}, [["school", ["class:a"]]])
-    (row, _), (whole, _) = part_units(part)
-    assert set(row["measures"]) == {"item:Q1:mean"}
-    assert set(whole["measures"]) == {"item:Q0:mean"}
-
-
-def test_a_part_written_before_families_were_reported_and_one_never_robust():
-    old = fake_part(two_family_publication(), {"robust_top": True, "small": []})
-    (row, _), = part_units(old)
-    assert set(row["groups"]) == {"school"} and len(row["measures"]) == 2
-    small = fake_part(two_family_publication(), {"robust_top": False, "small": []},
-                      [["school", ["class:a"]]])
-    (whole, rels), = part_units(small)
-    assert set(whole["groups"]) == {"school", "class:a"} and rels == [["school", ["class:a"]]]
+def test_a_part_of_a_small_school_enters_whole():
+    people = students("a", K - 1, [3, 4])
+    groups, relations = build(people, dims=("class",), n_items=2)
+    decision = disclosure.suppress(groups, relations, K, items=ITEMS)
+    published = disclosure.publish(groups, decision, K)
+    part = fake_part(published, {"robust_top": False, "small": ["school"]}, relations)
+    row = disclosure.Group("school:S1", K - 1, {})
+    also, _, hidden = district_links([part], {1: "school:S1"}, [row], K)
+    (unit, rels), = also
+    assert set(unit["groups"]) == set(published["groups"]) and rels == relations
+    assert unit["small"] == ["school"] and hidden == ["school:S1"]
