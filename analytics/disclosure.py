@@ -274,8 +274,8 @@ def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=()
     respondents hides them.
     """
     by = _check_input(groups, relations, k)
-    state = _State(by, relations, k, measure_specs(groups, items), _fixed(also, same))
-    state.shown_elsewhere = _fixed(also, same, published_only=True)
+    state = _State(by, relations, k, measure_specs(groups, items), _fixed(also, same),
+                   _fixed(also, same, published_only=True))
     state.primary()
     state.mirror(hidden)
     counts_done, memo = False, AuditMemo()
@@ -315,8 +315,9 @@ def _fixed(also, same, published_only=False):
 class _State:
     """The decision being built, over group cells and (group, family) cells."""
 
-    def __init__(self, by, relations, k, specs, fixed):
+    def __init__(self, by, relations, k, specs, fixed, shown_elsewhere):
         self.by, self.relations, self.k, self.fixed = by, relations, k, fixed
+        self.shown_elsewhere = shown_elsewhere  # groups another publication shows as here
         self.decision = Decision(specs=specs)
         self.fams = defaultdict(list)
         for key, spec in specs.items():
@@ -324,7 +325,6 @@ class _State:
         kids = {c for _, cs in relations for c in cs}
         self.top = {key for key in by if key not in kids}
         self.band_tried = set()  # (group, family) whose bands were opened within the group
-        self.shown_elsewhere = set()  # groups another publication shows as they are here
 
     def answers(self, group, fam):
         return self.by[group].measures[self.fams[fam][0]].n
@@ -346,12 +346,15 @@ class _State:
             self.decision.notes.append(f"top-level group {key} hidden: {reason}")
         return True
 
+    def hide_measure(self, group, key, reason):
+        self.decision.hidden_measures.add((group, key))
+        self.decision.reasons[(group, key)] = reason
+
     def hide_cell(self, group, fam, reason):
         if self.cell_hidden(group, fam):
             return False
         for key in self.fams[fam]:
-            self.decision.hidden_measures.add((group, key))
-            self.decision.reasons[(group, key)] = reason
+            self.hide_measure(group, key, reason)
         if group in self.top:
             self.decision.notes.append(f"{fam} hidden for top-level group {group}: {reason}")
         return True
@@ -382,8 +385,7 @@ class _State:
             elif cell[0] not in self.decision.hidden_groups:
                 # The measure alone, as the other publication hides it (it may hide a
                 # mean and one share to keep a band open, and show the rest).
-                self.decision.hidden_measures.add(tuple(cell))
-                self.decision.reasons[tuple(cell)] = why
+                self.hide_measure(cell[0], cell[1], why)
 
     # -- line rules (tau-ARGUS): run until no relation changes
 
@@ -544,8 +546,7 @@ class _State:
             more = _band_partners(self.by[group], key, self.fams[fam], self.decision)
             why = f"keeps the band of {key} in {group} open"
             for k in more:
-                self.decision.hidden_measures.add((group, k))
-                self.decision.reasons[(group, k)] = f"complementary: {why}"
+                self.hide_measure(group, k, f"complementary: {why}")
             if more and group in self.top:
                 self.decision.notes.append(f"{', '.join(more)} hidden for top-level group "
                                            f"{group}: {why}")
@@ -577,11 +578,10 @@ def publish(groups, decision, k):
 def _entry(group, key, spec, decision, k):
     if (group.key, key) in decision.hidden_measures:
         return suppressed_marker(k, "answers")
-    return {**shown_value(group.measures[key], spec), "n": group.measures[key].n}
+    return {**_shown(group.measures[key], spec), "n": group.measures[key].n}
 
 
-def shown_value(m, spec):
-    """A measure's value as a dashboard shows it: a rounded value, or a band."""
+def _shown(m, spec):
     if spec["kind"] == "percent":
         return band_percent((m.total / m.n - spec["lo"]) / (spec["hi"] - spec["lo"]), m.n)
     return band_mean(m.total / m.n, m.n, spec["lo"], spec["hi"])
@@ -595,8 +595,7 @@ def _band_partners(group, key, keys, decision):
     specs, hidden = decision.specs, decision.hidden_measures
 
     def open_(k):
-        return ((group.key, k) not in hidden
-                and "band" not in shown_value(group.measures[k], specs[k]))
+        return (group.key, k) not in hidden and "band" not in _shown(group.measures[k], specs[k])
 
     fav = next((k for k in keys if k.endswith(":favorable")), None)
     mean = next((k for k in keys if k.endswith(":mean")), None)

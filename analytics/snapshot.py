@@ -181,13 +181,14 @@ def exact_school(groups, k, spec_measures):
     return [(exact_unit(top, k, spec_measures), [])], [((0, "school"), (1, "school"))]
 
 
-def exact_unit(group, k, spec_measures, key="school"):
-    """A group's true size and totals as a unit of an audit (entries carrying `total`
-    stand for exactly that value; analytics/audit_family.py)."""
+def exact_unit(group, k, spec_measures, label="exact"):
+    """A group's true size and totals as the "school" of a unit of an audit (entries
+    carrying `total` stand for exactly that value; analytics/audit_family.py), marked
+    hypothetical: never published."""
     entries = {m: {"n": v.n, "total": v.total} for m, v in group.measures.items()}
     row = {"suppressed": False, "n": group.n, "measures": entries}
-    return {"k": k, "banding": [list(b) for b in disclosure.BANDING], "unit": "exact",
-            "hypothetical": True, "measures": spec_measures, "groups": {key: row}}
+    return {"k": k, "banding": [list(b) for b in disclosure.BANDING], "unit": label,
+            "hypothetical": True, "measures": spec_measures, "groups": {"school": row}}
 
 
 def _suppress_part(inp, progress):
@@ -314,8 +315,8 @@ def district_links(parts, keys, groups, k):
     for i, part in enumerate(parts, start=1):
         pub, key = part.published, keys[part.school_id]
         if _robust(part):
-            exact = exact_unit(by_key[key], k, pub["measures"])
-            also.append((dict(exact, unit=f"exact:{part.school.public_id}"), []))
+            label = f"exact:{part.school.public_id}"
+            also.append((exact_unit(by_key[key], k, pub["measures"], label), []))
         else:
             also.append((dict(pub, unit=part.school.public_id, small=part.audit.get("small")),
                          part.relations))
