@@ -12,10 +12,24 @@ PERCENT_STEP = 0.2  # (b): a hidden proportion spans at least 20 percentage poin
 DEFAULT_BANDING = ((300, 0.99), (100, 0.98), (40, 0.95), (20, 0.90), (0, 0.80))
 
 
+_WHY = {
+    "count": "the published numbers narrow the range stated for its size",
+    "value": "the published numbers narrow its hidden value to less than the width "
+             "a hidden value must keep",
+    "band": "the published numbers narrow the value inside the band shown for it",
+}
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One way a hidden cell leaks: `condition` is "count" (a) or "value" (b);
-    `feasible` is the range the attacker can narrow it to."""
+    """One way a hidden cell leaks: `condition` is "count" (a), "value" (b) or "band"
+    (c); `feasible` is the range the attacker can narrow it to.
+
+    `detail` (and `feasible`) describe the hidden cell itself: the sizes ruled out,
+    the range its value is narrowed to, that everyone in it gave one answer. They are
+    for tests and for a developer at a console, never for stored or shown text: a
+    refused publication is reported by `str(finding)`, which names the cell and the
+    condition and nothing the numbers would tell (`explain` gives the whole finding)."""
 
     group: str
     measure: str | None
@@ -24,6 +38,12 @@ class Finding:
     feasible: tuple[float, float] | None = None
 
     def __str__(self):
+        what = f"{self.measure} of {self.group}" if self.measure else f"the size of {self.group}"
+        why = _WHY.get(self.condition, "the published numbers narrow it")
+        return f"{what}: {why} (condition {self.condition})"
+
+    def explain(self):
+        """The whole finding, with what it reveals: console and tests only."""
         what = f"{self.group} / {self.measure}" if self.measure else self.group
         return f"{self.condition} of {what}: {self.detail}"
 
