@@ -471,14 +471,20 @@ class _State:
                 if c in self.fixed or c in self.decision.hidden_groups or self.cell_hidden(c, fam):
                     continue
                 useless = not self._differs(c, finding)
-                rank = (c in self.top, self._determined(c, fam), useless, c == parent,
-                        self.answers(c, fam), c)
+                rank = (c in self.top, self._determined(c, fam), useless,
+                        -self._shared(c, finding.group), c == parent, self.answers(c, fam), c)
                 best.append((rank, c, text))
         if not best:
             return False
         _, c, text = min(best)
         why = f"complementary: protects {finding.measure} of {finding.group} in {text}"
         return self.hide_cell(c, fam, why)
+
+    def _shared(self, key, other):
+        """How many relation lines hold both groups: a cell hidden in each line the
+        leaking one is in widens its range in all of them at once."""
+        return sum(1 for p, kids in self.relations
+                   if key in (p, *kids) and other in (p, *kids))
 
     def _determined(self, key, fam):
         """Whether the group is the sum of parts all showing this family: hiding it there
