@@ -88,8 +88,9 @@ def _linked_units(count, same):
 
 def _audit_model(model, values, memo=None):
     counts = _Counts(model)
-    families, keys = _families(model, counts, memo)
-    witnesses = _witnesses(model, counts, families, values, memo, keys)
+    sizes = counts_key(counts) if memo is not None else None
+    families, keys = _families(model, counts, sizes)
+    witnesses = _witnesses(model, counts, families, values, memo, keys, sizes)
     findings = _count_findings(model, counts, witnesses)
     if values and (witnesses.found or not counts.hidden):
         seen = witnesses_key(witnesses) if memo is not None else None
@@ -103,13 +104,13 @@ def _audit_model(model, values, memo=None):
     return findings
 
 
-def _families(model, counts, memo):
-    """The families' programs and their memo keys. With a memo a family is built only
-    when a result of it is not stored (`audit_memo.family_key`)."""
-    if memo is None:
+def _families(model, counts, sizes):
+    """The families' programs and their memo keys (`sizes`: the sizes program's digest,
+    None without a memo). With a memo a family is built only when a result of it is not
+    stored (`audit_memo.family_key`)."""
+    if sizes is None:
         families = [_Family(model, counts, fam) for fam in model.families]
         return families, dict.fromkeys(families)
-    sizes = counts_key(counts)
     families = [Lazy(lambda fam=fam: _Family(model, counts, fam)) for fam in model.families]
     return families, {f: family_key(model, fam, sizes)
                       for f, fam in zip(families, model.families, strict=True)}

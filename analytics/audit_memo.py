@@ -23,6 +23,7 @@ class AuditMemo:
 
     def __init__(self):
         self.accepts, self.values, self.bands = {}, {}, {}
+        self.witnesses = None  # (sizes program digest, the last round's witnesses)
 
     def get(self, store, key):
         return store.get(key)

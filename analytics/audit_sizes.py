@@ -9,6 +9,7 @@ import numpy as np
 from scipy import sparse
 
 from .audit_lp import _joint, _Program, _Rows, _solve, _Solver
+from .audit_memo import built
 from .audit_model import EPS, Finding, _ranges, _where
 
 # ------------------------------------------------------------------------ (a) sizes
@@ -61,6 +62,7 @@ class _Witnesses:
 
     def __init__(self, counts, k, cover, anchor):
         self.counts, self.anchor, self.found, self.missing = counts, anchor, [], defaultdict(list)
+        self.by_families = set()  # (group, size) ruled out only with families' programs
         need = {(i, size) for i in cover for size in range(counts.floor[i], k)}
         self.needed = set(need)
         for size in range(1, k) if cover else ():
@@ -70,7 +72,7 @@ class _Witnesses:
             x = _near(counts.prog, len(counts.hidden), {}, anchor)
             self.found += [] if x is None else [x]
 
-    def cover(self, prog, need):
+    def cover(self, prog, need, by_families=False):
         """Meets the needed (group, size) pairs with `prog` (its first columns the
         sizes): each program aims every group at a size it still needs (the others
         near `anchor`, sizes every family meets); a size its own program cannot reach
@@ -86,6 +88,8 @@ class _Witnesses:
                 if not self._try(prog, {i: size}, need):
                     need.discard((i, size))
                     self.missing[i].append(size)
+                    if by_families:
+                        self.by_families.add((i, size))
         return self.found[start:]
 
     def _try(self, prog, aims, need):
@@ -128,15 +132,19 @@ def _near(prog, h, aims, anchor):
     return None if x is None else np.round(x[:h])
 
 
-def _witnesses(model, counts, families, verify, memo=None, keys=None):
+def _witnesses(model, counts, families, verify, memo=None, keys=None, sizes=None):
     """Witness sizes every family also meets. The sizes alone usually suffice; the
     witnesses a family rejects are replaced by ones found together with the rejecting
     families, and only new witnesses are checked again, until none is rejected. With
     a memo (repair rounds), whether a family with the same program accepts a witness
-    is taken from earlier audits (it is exact either way)."""
+    is taken from earlier audits (it is exact either way), and the last round's
+    witnesses are kept when they still serve (`_kept`)."""
     cover = [i for name, i in counts.index.items() if model.checked(name)]
     if not verify or not counts.hidden:
         return _Witnesses(counts, model.k, cover, None)
+    kept = _kept(counts, families, memo, keys, sizes)
+    if kept is not None:
+        return kept
     found = _Witnesses(counts, model.k, cover, _anchor(counts, families))
     fresh, joint = list(found.found), []
     while fresh:
@@ -149,7 +157,32 @@ def _witnesses(model, counts, families, verify, memo=None, keys=None):
             break
         joint += rejecting
         lost = found.drop({j for j, w in enumerate(found.found) if id(w) in bad}, cover)
-        fresh = found.cover(_joint(counts, joint), lost)
+        fresh = found.cover(_joint(counts, joint), lost, by_families=True)
+    if memo is not None:
+        memo.witnesses = (sizes, found)
+    return found
+
+
+def _kept(counts, families, memo, keys, sizes):
+    """The last round's witnesses, if the sizes program is the same and every family
+    still accepts each of them (a repair only relaxes a family's program, so they
+    usually do: the families it did not touch answer from the memo). Sizes that only
+    the families' programs ruled out are asked again of all of them together; if one
+    has become possible, the witnesses are found afresh. So the sizes ruled out (a) are
+    exactly those of a fresh audit; the values (b) are computed at these witnesses,
+    which keeps every unchanged family's findings, and `disclosure.suppress` ends with
+    a fresh audit all the same."""
+    if memo is None or memo.witnesses is None or memo.witnesses[0] != sizes:
+        return None
+    found = memo.witnesses[1]
+    if not all(all(_accepts(f, found.found, memo, keys.get(f))) for f in families):
+        return None
+    if found.by_families:
+        prog = _joint(counts, [built(f) for f in families])
+        for i, size in sorted(found.by_families):
+            x = _near(prog, len(counts.hidden), {i: size}, found.anchor)
+            if x is not None and int(x[i]) == size:
+                return None
     return found
 
 

@@ -17,7 +17,9 @@ within a group.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import math
 import re
 import time
@@ -77,6 +79,7 @@ class Decision:
     small: set = field(default_factory=set)
     rounds: int = 0
     audit_seconds: float = 0.0  # time spent in the audit rounds (benchmarks/publish.py)
+    audited: str = ""  # `audit_digest` of the publication the last full audit passed
 
 
 def suppressed_marker(k, what="respondents"):
@@ -282,8 +285,17 @@ def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=()
     for rounds in itertools.count(1):
         state.complete()
         started = time.perf_counter()
-        findings = audit(publish(groups, state.decision, k), relations, k, also=also,
-                         same=same, values=counts_done, small=state.decision.small, memo=memo)
+        published = publish(groups, state.decision, k)
+        findings = audit(published, relations, k, also=also, same=same, values=counts_done,
+                         small=state.decision.small, memo=memo)
+        if not findings and counts_done:
+            # The rounds keep their witnesses; what is returned passed a full audit.
+            findings = audit(published, relations, k, also=also, same=same,
+                             small=state.decision.small)
+            memo.witnesses = None
+            if not findings:
+                state.decision.audited = audit_digest(published, relations, k, also, same,
+                                                      state.decision.small)
         state.decision.audit_seconds += time.perf_counter() - started
         if not findings and not counts_done:
             counts_done = True
@@ -293,6 +305,16 @@ def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=()
             return state.decision
         if not state.repair(findings):
             raise RuntimeError(f"cannot make the publication safe: {findings[0]}")
+
+
+def audit_digest(published, relations, k, also=(), same=(), small=()):
+    """A digest of everything an audit is given: a decision whose `audited` equals the
+    digest of what is about to be written passed a full audit (memo-free) of exactly
+    that (`analytics.snapshot` audits again whatever else it writes)."""
+    plain = {"published": published, "relations": relations, "k": k, "also": also,
+             "same": same, "small": sorted(map(repr, small or ()))}
+    text = json.dumps(plain, sort_keys=True, default=repr)
+    return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
 
 def _fixed(also, same, published_only=False):

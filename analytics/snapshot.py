@@ -224,10 +224,7 @@ def build_part(inp, progress=lambda pct, step: None):
     clock.lap("suppress")
     published = disclosure.publish(groups, decision, inp.k)
     progress(70, "auditing")
-    # suppress() iterates until its own audit passes; this independent run is the gate
-    # that refuses a snapshot, whatever produced the decision.
-    findings = run_audit(published, relations, inp.k, small=decision.small, also=also,
-                         same=same)
+    findings = gate(published, relations, inp.k, decision, also, same)
     clock.lap("audit")
     if findings:
         raise DisclosureAuditFailed(f"{inp.school.name}: "
@@ -243,6 +240,17 @@ def build_part(inp, progress=lambda pct, step: None):
                   seconds=clock.done(decision), robust_top=links is not None)
     return Built(data, report, _plain(published),
                  [[p, list(kids)] for p, kids in relations])
+
+
+def gate(published, relations, k, decision, also=(), same=()):
+    """The audit that refuses a snapshot, whatever produced the decision: `suppress`
+    ends with a full audit (no memo) of what it decided, and records its digest; a
+    publication with that digest passed exactly this audit, and any other is audited
+    here, in full."""
+    if decision.audited and decision.audited == disclosure.audit_digest(
+            published, relations, k, also, same, decision.small):
+        return []
+    return run_audit(published, relations, k, small=decision.small, also=also, same=same)
 
 
 class _Clock:
@@ -368,7 +376,7 @@ def build_district(wave, parts, previous=None, progress=lambda pct, step: None):
     clock.lap("suppress")
     published = _plain(disclosure.publish(groups, decision, k))
     progress(92, "auditing the district level")
-    findings = run_audit(published, relations, k, also=also, same=same, small=decision.small)
+    findings = gate(published, relations, k, decision, also, same)
     clock.lap("audit")
     if findings:
         raise DisclosureAuditFailed("district level: "

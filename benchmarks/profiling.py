@@ -197,11 +197,11 @@ def step_costs(session, item_keys, n=2000):
 
 def school_audit_costs(wave):
     """Per school of a generated wave (benchmarks/publish.py --audit-only): the school's
-    part suppressed (`disclosure.suppress`, with its audit rounds) and audited by the gate
-    as `analytics.snapshot.build_part` does, in this process: CPU and wall seconds (CPU
-    time is what a shared machine distorts least), rounds, and the cells hidden."""
+    part suppressed (`disclosure.suppress`, with its audit rounds and its closing full
+    audit) and passed through the gate as `analytics.snapshot.build_part` does, in this
+    process: CPU and wall seconds (CPU time is what a shared machine distorts least),
+    rounds, and the cells hidden."""
     from analytics import disclosure, snapshot
-    from analytics.audit import audit
 
     lines = ["school  rounds  suppress cpu s  gate cpu s  wall s  hidden groups / measures"]
     total = 0.0
@@ -214,8 +214,8 @@ def school_audit_costs(wave):
         decision = disclosure.suppress(groups, relations, inp.k, items=inp.items,
                                        also=also, same=same)
         mid = time.process_time()
-        findings = audit(disclosure.publish(groups, decision, inp.k), relations, inp.k,
-                         small=decision.small, also=also, same=same)
+        findings = snapshot.gate(disclosure.publish(groups, decision, inp.k), relations,
+                                 inp.k, decision, also, same)
         end, wall = time.process_time(), time.perf_counter() - wall
         total += end - cpu
         lines.append(f"{school.name:<10} {decision.rounds:4d}  {mid - cpu:14.1f}  {end - mid:10.1f}"

@@ -1,11 +1,17 @@
-"""The audit's reuse between repair rounds (analytics/audit_memo.py) changes no
-result: in every round of `suppress`, the audit with the memo reports exactly what a
-full audit of the same publication reports, while auditing fewer families."""
+"""The audit's reuse between repair rounds (analytics/audit_memo.py): in every round of
+`suppress`, the audit with the memo rules out exactly the sizes (a) and pins exactly
+the bands (c) a full audit of the same publication does, while auditing fewer
+families; its values (b) are looked at the last round's witnesses, so `suppress` ends
+with a full audit (no memo), and the snapshot's gate trusts only a publication whose
+digest that audit passed."""
 
 import random
 
+import pytest
+
 from analytics import audit as audit_module
 from analytics import disclosure
+from analytics import snapshot as build_module
 from analytics.audit import audit
 from tests.analytics.test_disclosure import ITEMS, K, Student, build
 
@@ -29,7 +35,7 @@ def plain(findings):
     return [(f.group, f.measure, f.condition, f.detail, f.feasible) for f in findings]
 
 
-def test_every_repair_round_reports_what_a_full_audit_reports(monkeypatch):
+def test_every_repair_round_rules_out_and_pins_what_a_full_audit_does(monkeypatch):
     rounds, computed = [], []
     real_values = audit_module._value_findings
 
@@ -39,23 +45,72 @@ def test_every_repair_round_reports_what_a_full_audit_reports(monkeypatch):
 
     def both(published, relations, k=None, **kw):
         computed.append(0)
-        with_memo = audit(published, relations, k, **kw)
+        found = audit(published, relations, k, **kw)
+        if kw.pop("memo", None) is None:
+            rounds.append(("full", plain(found)))
+            return found
         reused = computed[-1]
-        kw.pop("memo", None)
         computed.append(0)
         full = audit(published, relations, k, **kw)
-        rounds.append((plain(with_memo), plain(full), reused, computed[-1]))
-        return with_memo
+        rounds.append((plain(found), plain(full), reused, computed[-1]))
+        return found
 
     monkeypatch.setattr(audit_module, "_value_findings", counting)
     monkeypatch.setattr(disclosure, "audit", both)
     for seed in range(3):
         groups, rels = school(seed)
         decision = disclosure.suppress(groups, rels, K, items=ITEMS)
-        assert audit(disclosure.publish(groups, decision, K), rels, K,
-                     small=decision.small) == []
-    assert len(rounds) >= 6
-    for with_memo, full, _, _ in rounds:
-        assert with_memo == full
-    assert any(reused < full_count for _, _, reused, full_count in rounds)
-    assert any(with_memo for with_memo, _, _, _ in rounds)  # some round found something
+        published = disclosure.publish(groups, decision, K)
+        assert rounds[-1] == ("full", [])  # the last audit: full, and it passed
+        assert decision.audited == disclosure.audit_digest(published, rels, K, (), (),
+                                                           decision.small)
+        assert audit(published, rels, K, small=decision.small) == []
+    memo_rounds = [r for r in rounds if r[0] != "full"]
+    assert len(memo_rounds) >= 6
+    for with_memo, full, _, _ in memo_rounds:
+        exact = [f for f in with_memo if f[2] in ("count", "band")]
+        assert exact == [f for f in full if f[2] in ("count", "band")]
+    assert any(reused < full_count for _, _, reused, full_count in memo_rounds)
+    assert any(with_memo for with_memo, _, _, _ in memo_rounds)  # some round found something
+
+
+def test_the_gate_trusts_only_the_publication_the_full_audit_passed(monkeypatch):
+    groups, rels = school(1)
+    decision = disclosure.suppress(groups, rels, K, items=ITEMS)
+    published = disclosure.publish(groups, decision, K)
+    calls = []
+    real = build_module.run_audit
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(build_module, "run_audit", counted)
+    assert build_module.gate(published, rels, K, decision) == [] and not calls
+    complementary = sorted(g for g in decision.hidden_groups if g not in decision.small)
+    assert complementary  # hidden only to protect a small class
+    shown_again = disclosure.Decision(**{**vars(decision), "hidden_groups":
+                                         decision.hidden_groups - {complementary[0]}})
+    leaky = disclosure.publish(groups, shown_again, K)
+    assert build_module.gate(leaky, rels, K, shown_again) and calls  # audited in full
+    calls.clear()
+    assert build_module.gate(published, rels, K, disclosure.Decision(
+        **{**vars(decision), "audited": ""})) == [] and calls  # never audited: audited now
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_kept_witnesses_are_dropped_when_the_sizes_change(seed):
+    groups, rels = school(seed)
+    memo = audit_module.AuditMemo()
+    first = disclosure.suppress(groups, rels, K, items=ITEMS)
+    published = disclosure.publish(groups, first, K)
+    audit(published, rels, K, small=first.small, memo=memo)
+    assert memo.witnesses is not None
+    kept = memo.witnesses
+    audit(published, rels, K, small=first.small, memo=memo)
+    assert memo.witnesses is kept  # same program: the same witnesses, not sought again
+    more = disclosure.Decision(**{**vars(first), "hidden_groups": first.hidden_groups | {
+        min(g.key for g in groups if g.key.startswith("class:")
+            and g.key not in first.hidden_groups)}})
+    audit(disclosure.publish(groups, more, K), rels, K, small=first.small, memo=memo)
+    assert memo.witnesses is not kept and memo.witnesses[0] != kept[0]
