@@ -108,13 +108,15 @@ class _Family:
                 vec[self.where[col]] += value
         return vec, low, high
 
-    def run(self, tasks, enough=None):
+    def run(self, tasks, enough=None, exact=True):
         """Solves tasks; each answer is None or every column's value. `enough(x)` may
-        accept a whole solution that is not optimal but proves what is asked."""
+        accept a whole solution that is not optimal but proves what is asked;
+        `exact=False` takes any whole solution found near the optimum, or None
+        (`_Solver.solve`)."""
         self.solver = self.solver or _Solver(self.prog)
         check = None if enough is None else (lambda x: enough(self.expand(x)))
         return [None if x is None else self.expand(x)
-                for x in (self.solver.solve(*t, enough=check) for t in tasks)]
+                for x in (self.solver.solve(*t, enough=check, exact=exact) for t in tasks)]
 
     def expand(self, x):
         full = self.fixed.copy()

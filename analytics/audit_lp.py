@@ -55,21 +55,26 @@ class _Solver:
     def __init__(self, prog):
         self.prog, self.whole, self.highs = prog, prog.integ > 0, _warm_highs(prog)
 
-    def solve(self, cost, lb, ub, enough=None):
+    def solve(self, cost, lb, ub, enough=None, exact=True):
+        """An optimal whole solution, or None if there is none. With `exact=False`, any
+        whole solution the rounding or the dive finds on the way to the optimum, or
+        None when they find none (`milp` is never asked): for a caller that checks
+        what the solution proves and asks again exactly when it proves too little."""
         if np.any(lb > ub + EPS):
             return None
         status, x = _relaxed(self.highs, cost, lb, ub) if self.highs else ("other", None)
         if status == "infeasible":
             return None
         if status == "optimal":
-            bound, r = cost @ x + 1e-7, self._round(x)
+            bound, r = (cost @ x + 1e-7) if exact else np.inf, self._round(x)
             if self._takes(r, lb, ub, cost, bound, enough):
                 return r
-            if enough is not None or not cost.any():
-                r = self._dive(cost, x, lb, ub)
-                if r is not None and self._takes(r, lb, ub, cost, bound, enough):
+            if enough is not None or not cost.any() or not exact:
+                r = self._dive(cost, x, lb, ub,
+                               lambda r: self._takes(r, lb, ub, cost, bound, enough))
+                if r is not None:
                     return r
-        return _solve(self.prog, cost, lb, ub)
+        return _solve(self.prog, cost, lb, ub) if exact else None
 
     def _takes(self, r, lb, ub, cost, bound, enough):
         return self.holds(r, lb, ub) and (cost @ r <= bound or (enough is not None and enough(r)))
@@ -79,21 +84,32 @@ class _Solver:
         r[self.whole] = np.round(r[self.whole])
         return r
 
-    def _dive(self, cost, x, lb, ub, steps=DIVE_STEPS):
+    def _dive(self, cost, x, lb, ub, takes, steps=DIVE_STEPS):
         """A cheap try at a whole solution when the relaxation's is not (for a
         feasibility question, or one `enough` can settle): the first fractional whole
-        column is held at its nearest whole value and the relaxation solved again, warm,
-        up to `steps` times. What it finds is checked like any other solution (and taken
-        as optimal only when it meets the first relaxation's bound); else `milp`."""
+        column is held at its nearest whole value (else the other side) and the
+        relaxation solved again, warm, up to `steps` times, until its rounding is a
+        solution `takes` accepts (every constraint checked, and taken as optimal only
+        when it meets the first relaxation's bound). None if it finds none."""
         lb, ub = lb.copy(), ub.copy()
-        for _ in range(steps):
+        for step in range(steps):
             frac = self.whole & (np.abs(x - np.round(x)) > 1e-9)
+            r = self._round(x)
+            if (step or not frac.any()) and takes(r):
+                return r
             if not frac.any():
-                return self._round(x)
-            frac[np.flatnonzero(frac)[1:]] = False  # one column a step
-            lb[frac] = ub[frac] = np.clip(np.round(x[frac]), lb[frac], ub[frac])
-            status, x = _relaxed(self.highs, cost, lb, ub)
-            if status != "optimal":
+                return None
+            j = np.flatnonzero(frac)[0]  # one column a step: nearest, else the other side
+            near = np.round(x[j])
+            for value in (near, np.floor(x[j]) if near > x[j] else np.ceil(x[j])):
+                low, high = lb[j], ub[j]
+                lb[j] = ub[j] = min(max(value, low), high)
+                status, y = _relaxed(self.highs, cost, lb, ub)
+                if status == "optimal":
+                    x = y
+                    break
+                lb[j], ub[j] = low, high
+            else:
                 return None
         return None
 

@@ -71,11 +71,20 @@ def _other_fits(fam, cell, sizes, answer):
     n_col, vals = fam.cols[cell]
     if fam.scale:
         cost = {v: -1.0 for j, v in enumerate(vals) if j != answer}
-        x = fam.run([fam.task(sizes, cost, {n_col: 1.0})])[0]
-        return x is not None and sum(x[v] for j, v in enumerate(vals) if j != answer) > 0.5
+
+        def differs(x):
+            return sum(x[v] for j, v in enumerate(vals) if j != answer) > 0.5
+
+        x = fam.run([fam.task(sizes, cost, {n_col: 1.0})], differs)[0]
+        return x is not None and differs(x)
     sign = 1.0 if answer > fam.model.specs[fam.keys[0]]["lo"] + EPS else -1.0
-    x = fam.run([fam.task(sizes, {vals[0]: sign, n_col: -sign * answer}, {n_col: 1.0})])[0]
-    return x is not None and abs(x[vals[0]] - answer * x[n_col]) > EPS * max(1.0, x[n_col])
+
+    def departs(x):
+        return abs(x[vals[0]] - answer * x[n_col]) > EPS * max(1.0, x[n_col])
+
+    x = fam.run([fam.task(sizes, {vals[0]: sign, n_col: -sign * answer}, {n_col: 1.0})],
+                departs)[0]
+    return x is not None and departs(x)
 
 
 def _lone_cells(fam, cells, witnesses, ranges):
@@ -163,23 +172,35 @@ def _answer_ranges(fam, cells, sizes):
 
 
 def _fixed_ranges(fam, cell_counts, sizes):
-    """Each measure's range for cells held at a given answer count."""
-    tasks = []
+    """Each measure's range for cells held at a given answer count: first from whole
+    solutions found near each end without `milp`, which settle a measure when they
+    are at least a step apart (two real solutions: the range is wide); the others'
+    ends exactly. A range reported narrow is always the exact one."""
+    tasks, what = [], []
     for c, n in cell_counts:
         at = {fam.cols[c][0]: float(n)}
         for key in fam.keys:
             expr = fam.expr(c, key)
             tasks += [fam.task(sizes[c], {k: s * v for k, v in expr.items()}, at, at)
                       for s in (1.0, -1.0)]
-    xs, out, i = fam.run(tasks), defaultdict(dict), 0
-    for c, n in cell_counts:
-        for key in fam.keys:
-            if xs[i] is not None and xs[i + 1] is not None:
-                expr = fam.expr(c, key)
-                out[c][key] = _spread([sum(x[k] * v for k, v in expr.items()) / n
-                                       for x in xs[i:i + 2]])
-            i += 2
+            what.append((c, n, key, expr))
+    xs, out = fam.run(tasks, exact=False), defaultdict(dict)
+    again = [i for i, (_, n, key, expr) in enumerate(what)
+             if not _wide(fam, key, _values_range(xs[2 * i:2 * i + 2], expr, n))]
+    exact = fam.run([t for i in again for t in tasks[2 * i:2 * i + 2]])
+    for j, i in enumerate(again):
+        xs[2 * i:2 * i + 2] = exact[2 * j:2 * j + 2]
+    for i, (c, n, key, expr) in enumerate(what):
+        rng = _values_range(xs[2 * i:2 * i + 2], expr, n)
+        if rng is not None:
+            out[c][key] = rng
     return out
+
+
+def _values_range(xs, expr, n):
+    if any(x is None for x in xs):
+        return None
+    return _spread([sum(x[k] * v for k, v in expr.items()) / n for x in xs])
 
 
 def _small_cells(fam, cells):

@@ -77,3 +77,74 @@ def test_a_one_class_school_pins_its_bands_and_the_prover_says_so():
     family = _Family(model, counts, "item:Q0")
     assert exact_band_findings(family, counts) == {
         (f.group, f.measure) for f in audit_bands._band_findings(family, counts)}
+
+
+def test_without_milp_the_solver_returns_only_real_whole_solutions(monkeypatch):
+    import analytics.audit_lp as audit_lp
+
+    def no_milp(*args, **kwargs):
+        raise AssertionError("milp asked in the inexact mode")
+
+    rng, found, none = np.random.default_rng(9), 0, 0
+    for _ in range(60):
+        prog = random_program(rng)
+        solver = _Solver(prog)
+        for _ in range(4):
+            cost = rng.integers(-2, 3, prog.A.shape[1]).astype(float)
+            exact = _solve(prog, cost, prog.lb, prog.ub)
+            monkeypatch.setattr(audit_lp, "_solve", no_milp)
+            got = solver.solve(cost, prog.lb, prog.ub, exact=False)
+            monkeypatch.undo()
+            if got is None:
+                none += 1
+                continue
+            found += 1
+            assert exact is not None  # found only where a whole solution exists
+            assert np.allclose(got, np.round(got)) and solver.holds(got, prog.lb, prog.ub)
+            assert cost @ got >= cost @ exact - 1e-6  # never better than the optimum
+    assert found and none  # some found without milp; where none is, the caller asks milp
+
+
+def exact_fixed_ranges(fam, cell_counts, sizes):
+    """Each measure's range at a fixed answer count, both ends by `milp`."""
+    out = {}
+    for c, n in cell_counts:
+        at = {fam.cols[c][0]: float(n)}
+        for key in fam.keys:
+            expr = fam.expr(c, key)
+            xs = [_solve(fam.prog, *fam.task(sizes[c], {k: s * v for k, v in expr.items()},
+                                             at, at)) for s in (1.0, -1.0)]
+            if all(x is not None for x in xs):
+                vals = [sum(fam.expand(x)[k] * v for k, v in expr.items()) / n for x in xs]
+                out[(c, key)] = (min(vals), max(vals))
+    return out
+
+
+def test_fixed_count_ranges_are_wide_or_exact():
+    from analytics import audit_values
+    from analytics.audit_sizes import _witnesses
+
+    checked = narrow = 0
+    for seed in range(4):
+        groups, rels = school(seed, classes=5)
+        decision = naive(groups)
+        model = _Model([(publish(groups, decision, K), rels)], [0], (), K, decision.small)
+        counts = _Counts(model)
+        families = [_Family(model, counts, fam) for fam in model.families]
+        witnesses = _witnesses(model, counts, families, True)
+        for family in families:
+            cells = [c for c in family.hidden_cells if c in counts.index]
+            sizes = {c: audit_values._sizes_for(family, witnesses, c) for c in cells}
+            pairs = [(c, n) for c in cells for n in (1, 2, 3)]
+            got = audit_values._fixed_ranges(family, pairs, sizes)
+            exact = exact_fixed_ranges(family, pairs, sizes)
+            assert {(c, key) for c in got for key in got[c]} == set(exact)
+            for (c, key), (low, high) in exact.items():
+                mine = got[c][key]
+                assert low - 1e-6 <= mine[0] <= mine[1] <= high + 1e-6  # real solutions
+                if audit_values._wide(family, key, mine):
+                    checked += 1
+                else:
+                    narrow += 1
+                    assert np.allclose(mine, (low, high))  # a narrow range is the exact one
+    assert checked and narrow
