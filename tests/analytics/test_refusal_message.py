@@ -3,7 +3,6 @@ worked out about the hidden cell: no narrowed range, no ruled-out sizes, no "eve
 gave the same answer". The leader reads the message; the audit event stores it."""
 
 import re
-import uuid
 
 import numpy as np
 import pytest
@@ -14,7 +13,8 @@ from analytics.audit_model import Finding
 from analytics.models import PublishRun, Snapshot
 from analytics.publishing import request_publish
 from surveys import services
-from surveys.models import AuditEvent, Response
+from surveys.models import AuditEvent
+from tests.analytics.dashboard_seed import answer
 
 REVEALING = re.compile(r"\d+(\.\d+)?%|\.\.|sizes |ruled out|everyone|nobody|pins it")
 
@@ -30,21 +30,10 @@ def primary_only(groups, relations, k, *, items=None, also=(), same=(), hidden=(
 
 
 def closed_wave(world, sizes):
-    leader, rng = world["leader"], np.random.default_rng(11)
     wave = world["wave"]
-    services.open_wave(wave, by=leader)
-    rows = []
-    for name, size in sizes.items():
-        session = services.open_session(wave, world["classes"][name], by=leader)
-        for _ in range(size):
-            answers = np.clip(np.round(rng.normal(2.7, 0.8, 6)), 1, 4).astype(int)
-            rows.append(Response(
-                client_id=uuid.uuid4(), wave=wave, session=session,
-                class_group=session.class_group, school=world["school"],
-                year_level=session.class_group.year_level, gender="girl",
-                **{f"v{j + 1:02d}": int(v) for j, v in enumerate(answers)}))
-    Response.objects.bulk_create(rows)
-    services.close_wave(wave, by=leader)
+    services.open_wave(wave, by=world["leader"])
+    answer(wave, world, np.random.default_rng(11), 0.0, sizes)
+    services.close_wave(wave, by=world["leader"])
     return wave
 
 
