@@ -16,6 +16,7 @@ them, and then the (b) findings of every family are computed again.)
 from __future__ import annotations
 
 import hashlib
+import json
 
 
 class AuditMemo:
@@ -96,3 +97,13 @@ def built(fam):
 
 def witnesses_key(witnesses):
     return digest(len(witnesses.found), *witnesses.found)
+
+
+def audit_digest(published, relations, k, also=(), same=(), small=()):
+    """A digest of everything an audit is given: a decision whose `audited` equals the
+    digest of what is about to be written passed a full audit (memo-free) of exactly
+    that (`analytics.snapshot` audits again whatever else it writes)."""
+    plain = {"published": published, "relations": relations, "k": k, "also": also,
+             "same": same, "small": sorted(map(repr, small or ()))}
+    text = json.dumps(plain, sort_keys=True, default=repr)
+    return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()

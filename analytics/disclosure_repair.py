@@ -1,0 +1,139 @@
+"""Suppression's repair (see `analytics.disclosure.suppress`): each audit finding hides
+one more cell next to the leak, preferring the cell that widens it most for what it
+costs; a band the rest pins is opened within its group first. A mixin of
+`disclosure._State`, which holds the decision, the groups and their relations."""
+
+from __future__ import annotations
+
+TOLERANCE = 1e-6
+
+
+class Repair:
+    def repair(self, findings):
+        """One repair per family (and one per count finding's relations, one per group
+        for a pinned band) each round: one hidden cell often settles many findings of
+        its family."""
+        progress, seen = False, set()
+        for finding in findings:
+            topic = self._fam(finding.measure) if finding.measure else None
+            if finding.condition == "band":
+                topic = (topic, finding.group)
+            if topic is not None and topic in seen:
+                continue
+            seen.add(topic)
+            if finding.group not in self.by:
+                progress |= self._fallback(finding)
+            elif finding.condition == "count":
+                progress |= self._near_group(finding)
+            elif finding.condition == "band":
+                progress |= self._open_band(finding)
+            else:
+                progress |= self._near_cell(finding)
+        return progress or any(self._fallback(f) for f in findings)
+
+    def _near_group(self, finding):
+        best = []
+        for text, parent, others in self.pools(finding.group):
+            best += [((c in self.top, c == parent, self.by[c].n, c), c, text)
+                     for c in self._choosable(others)]
+        if not best:
+            return False
+        _, c, text = min(best)
+        return self.hide_group(c, f"complementary: protects the size of {finding.group} in {text}")
+
+    def _near_cell(self, finding):
+        fam = self.decision.specs[finding.measure]["family"]
+        best = []
+        for text, parent, others in self.pools(finding.group):
+            for c in others:
+                if c in self.fixed or c in self.decision.hidden_groups or self.cell_hidden(c, fam):
+                    continue
+                useless = not self._differs(c, finding)
+                rank = (c in self.top, self._determined(c, fam), useless,
+                        -self._shared(c, finding.group), c == parent, self.answers(c, fam), c)
+                best.append((rank, c, text))
+        if not best:
+            return False
+        _, c, text = min(best)
+        why = f"complementary: protects {finding.measure} of {finding.group} in {text}"
+        return self.hide_cell(c, fam, why)
+
+    def _shared(self, key, other):
+        """How many relation lines hold both groups: a cell hidden in each line the
+        leaking one is in widens its range in all of them at once."""
+        return sum(1 for p, kids in self.relations
+                   if key in (p, *kids) and other in (p, *kids))
+
+    def _determined(self, key, fam):
+        """Whether the group is the sum of parts all showing this family: hiding it there
+        would only push the hiding down into those parts."""
+        return any(p == key and not any(self.cell_hidden(c, fam) for c in kids)
+                   for p, kids in self.relations)
+
+    def _differs(self, key, finding):
+        """Whether this group's answers lie outside the range the finding pins, so adding
+        it to the hidden pool widens that range."""
+        m = self.by[key].measures[finding.measure]
+        if finding.feasible is None or m.n == 0:
+            return True
+        low, high = finding.feasible
+        spec = self.decision.specs[finding.measure]
+        if spec["scale"] is None:
+            value = m.total / m.n
+            return value < low - TOLERANCE or value > high + TOLERANCE
+        counts = [0.0] * len(spec["scale"])
+        for k in self.fams[spec["family"]]:
+            if ":option:" in k:
+                counts[self.decision.specs[k]["weights"].index(1)] = self.by[key].measures[k].total
+        return any(c > 0 and not low - TOLERANCE <= w <= high + TOLERANCE
+                   for c, w in zip(counts, spec["weights"], strict=True))
+
+    def _fallback(self, finding):
+        """Nothing next to the leak is left to hide: hide the family (for a size, the
+        group) in the largest shown group, parents first, and say so. Repeated, this
+        ends with everything hidden, which the audit always accepts."""
+        why = f"last resort: {finding}"
+        fam = self._fam(finding.measure) if finding.measure else None
+        parents = {p for p, _ in self.relations}
+        order = sorted(self.by, key=lambda g: (g not in self.top, g not in parents,
+                                               -self.by[g].n, g))
+        for key in order:
+            if key in self.fixed or key in self.decision.hidden_groups:
+                continue
+            if fam in self.fams and not self.cell_hidden(key, fam):
+                self.decision.notes.append(f"{fam} hidden for {key}: {why}")
+                return self.hide_cell(key, fam, why)
+            if fam not in self.fams:
+                self.decision.notes.append(f"{key} hidden: {why}")
+                return self.hide_group(key, why)
+        return False
+
+    def _fam(self, key):
+        return self.decision.specs[key]["family"] if key in self.decision.specs else key
+
+    def _open_band(self, finding):
+        """A banded value the rest pins (audit condition (c)): first, within its group,
+        hide the item's mean and one exact option share on the same side of "favorable"
+        (the most answered: most room to move), so that answers can move between that
+        option and the banded one; if the band is still pinned (through the relations),
+        hide the family in the group. A continuous measure has no parts: hide it next to
+        the leak, as for a hidden cell, and so for a group another publication shows."""
+        group, key = finding.group, finding.measure
+        fam = self._fam(key)
+        if group in self.decision.hidden_groups:
+            return False  # hidden meanwhile (by another finding of this round): no band left
+        if self.decision.specs[key]["scale"] is None or group in self.shown_elsewhere:
+            # Hiding a value another publication shows would hide nothing.
+            return self._near_cell(finding)
+        if (group, fam) not in self.band_tried:
+            self.band_tried.add((group, fam))
+            more = self.band_partners(group, key, fam)
+            why = f"keeps the band of {key} in {group} open"
+            for k in more:
+                self.hide_measure(group, k, f"complementary: {why}")
+            if more and group in self.top:
+                self.decision.notes.append(f"{', '.join(more)} hidden for top-level group "
+                                           f"{group}: {why}")
+            if more:
+                return True
+        return self.hide_cell(group, fam, f"complementary: the band of {key} is pinned")
