@@ -284,17 +284,7 @@ def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=()
     for rounds in itertools.count(1):
         state.complete()
         started = time.perf_counter()
-        published = publish(groups, state.decision, k)
-        findings = audit(published, relations, k, also=also, same=same, values=counts_done,
-                         small=state.decision.small, memo=memo)
-        if not findings and counts_done:
-            # The rounds keep their witnesses; what is returned passed a full audit.
-            findings = audit(published, relations, k, also=also, same=same,
-                             small=state.decision.small)
-            memo.witnesses = None
-            if not findings:
-                state.decision.audited = audit_digest(published, relations, k, also, same,
-                                                      state.decision.small)
+        findings = _audit_round(state, groups, relations, k, also, same, counts_done, memo)
         state.decision.audit_seconds += time.perf_counter() - started
         if not findings and not counts_done:
             counts_done = True
@@ -304,6 +294,22 @@ def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=()
             return state.decision
         if not state.repair(findings):
             raise RuntimeError(f"cannot make the publication safe: {findings[0]}")
+
+
+def _audit_round(state, groups, relations, k, also, same, values, memo):
+    """One round's audit (sizes only until they pass, then everything) with the memo;
+    when it finds nothing, a full audit without it, since the rounds keep their
+    witnesses (`audit_sizes._kept`). What passes that is marked with its digest."""
+    published, small = publish(groups, state.decision, k), state.decision.small
+    findings = audit(published, relations, k, also=also, same=same, values=values,
+                     small=small, memo=memo)
+    if findings or not values:
+        return findings
+    memo.witnesses = None
+    findings = audit(published, relations, k, also=also, same=same, small=small)
+    if not findings:
+        state.decision.audited = audit_digest(published, relations, k, also, same, small)
+    return findings
 
 
 def _fixed(also, same, published_only=False):
