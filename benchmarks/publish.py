@@ -19,7 +19,8 @@ What it does (docs/performance.md, "Publishing"):
    processes on Redis (--broker), clears earlier parts and snapshots, enqueues
    publish_wave for the wave and times it until the run is done; stops the workers.
    The parts' reports give the seconds spent in SQL, suppression, the audit (the audit
-   rounds inside suppression and the final gate) and writing the document.
+   rounds inside suppression and its closing full audit) and writing the document;
+   each part's audit seconds (min / mean / max) and the district level's are printed.
 4. Dashboard: --gets GETs of one school's part of the wave with Django's test client
    (in this process, production settings), p50/p95 and the number of queries; then as
    many GETs with the cache emptied before each ("cold": the page rendered from the
@@ -206,10 +207,12 @@ def steps(wave):
     from analytics.publishing import latest_snapshot
 
     snap = latest_snapshot(wave)
-    total = {}
-    for report in [snap.audit] + [p.audit for p in snap.parts.all()]:
+    total, parts = {}, [p.audit for p in snap.parts.all()]
+    for report in [snap.audit] + parts:
         for name, value in (report.get("seconds") or {}).items():
             total[name] = total.get(name, 0.0) + value
+    total["part_audit"] = sorted((r.get("seconds") or {}).get("audit", 0.0) for r in parts)
+    total["district"] = snap.audit.get("seconds") or {} if wave.series.district_wide else {}
     return total
 
 
@@ -261,13 +264,15 @@ def report(floor, timings, page):
     print("\nworkers  publish s  sql s  suppress s  audit s  write s  audit share"
           "  no-audit/floor  with-audit/floor")
     for workers, (took, st) in sorted(timings.items()):
-        busy = sum(st.values())
+        busy = sum(v for v in st.values() if isinstance(v, float))
         share = st.get("audit", 0.0) / busy if busy else 0.0
         no_audit = took * (1 - share)
         print(f"{workers:7d}  {took:9.1f}  {st.get('sql', 0):5.1f}  {st.get('suppress', 0):10.1f}"
               f"  {st.get('audit', 0):7.1f}  {st.get('present', 0):7.1f}  {share:11.0%}"
               f"  {no_audit / floor:14.1f}x  {took / floor:15.1f}x")
         ok &= no_audit / floor <= TARGETS["no_audit"] and took / floor <= TARGETS["with_audit"]
+    for workers, (_, st) in sorted(timings.items()):
+        report_parts(workers, st["part_audit"], st["district"])
     if 1 in timings and 2 in timings:
         speedup = timings[1][0] / timings[2][0]
         print(f"two workers against one: {speedup:.2f}x faster "
@@ -277,6 +282,17 @@ def report(floor, timings, page):
     print(f"targets: no audit <= {TARGETS['no_audit']}x floor, with audit <= "
           f"{TARGETS['with_audit']}x: {'all met' if ok else 'MISSED'}")
     return ok
+
+
+def report_parts(workers, part_audit, district):
+    """Each school part's audit seconds (what scales out over workers) and the district
+    level's, the serial step after the parts."""
+    if not part_audit:
+        return
+    print(f"{workers} worker(s): a part's audit {part_audit[0]:.1f} / "
+          f"{statistics.mean(part_audit):.1f} / {part_audit[-1]:.1f} s (min / mean / max "
+          f"over {len(part_audit)} parts); district level: {district.get('audit', 0):.2f} s "
+          f"audit, {district.get('sql', 0):.2f} s SQL")
 
 
 def report_dashboard(page):
