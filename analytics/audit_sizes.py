@@ -142,7 +142,7 @@ def _witnesses(model, counts, families, verify, memo=None, keys=None, sizes=None
     cover = [i for name, i in counts.index.items() if model.checked(name)]
     if not verify or not counts.hidden:
         return _Witnesses(counts, model.k, cover, None)
-    kept = _kept(counts, families, memo, keys, sizes)
+    kept = _kept(counts, families, memo, keys, (sizes, tuple(cover)))
     if kept is not None:
         return kept
     found = _Witnesses(counts, model.k, cover, _anchor(counts, families))
@@ -159,20 +159,20 @@ def _witnesses(model, counts, families, verify, memo=None, keys=None, sizes=None
         lost = found.drop({j for j, w in enumerate(found.found) if id(w) in bad}, cover)
         fresh = found.cover(_joint(counts, joint), lost, by_families=True)
     if memo is not None:
-        memo.witnesses = (sizes, found)
+        memo.witnesses = ((sizes, tuple(cover)), found)
     return found
 
 
-def _kept(counts, families, memo, keys, sizes):
-    """The last round's witnesses, if the sizes program is the same and every family
-    still accepts each of them (a repair only relaxes a family's program, so they
-    usually do: the families it did not touch answer from the memo). Sizes that only
-    the families' programs ruled out are asked again of all of them together; if one
-    has become possible, the witnesses are found afresh. So the sizes ruled out (a) are
-    exactly those of a fresh audit; the values (b) are computed at these witnesses,
-    which keeps every unchanged family's findings, and `disclosure.suppress` ends with
-    a fresh audit all the same."""
-    if memo is None or memo.witnesses is None or memo.witnesses[0] != sizes:
+def _kept(counts, families, memo, keys, key):
+    """The last round's witnesses, if the sizes program and the groups whose sizes they
+    must cover (`key`) are the same and every family still accepts each of them (a
+    repair only relaxes a family's program, so they usually do: the families it did
+    not touch answer from the memo). Sizes that only the families' programs ruled out
+    are asked again of all of them together; if one has become possible, the witnesses
+    are found afresh. So the sizes ruled out (a) are exactly those of a fresh audit;
+    the values (b) are computed at these witnesses, which keeps every unchanged
+    family's findings, and `disclosure.suppress` ends with a fresh audit all the same."""
+    if memo is None or memo.witnesses is None or memo.witnesses[0] != key:
         return None
     found = memo.witnesses[1]
     if not all(all(_accepts(f, found.found, memo, keys.get(f))) for f in families):
