@@ -8,7 +8,10 @@ passed in; each measure's scale and how an item's mean, % favorable and option
 shares follow from its answers; the banding schedule; that each relation holds
 (parent = disjoint union of children); that counts are whole numbers and that every
 listed group has a respondent. A shown value stands for the interval it rounds from
-(2 decimals, whole percent, or its band) and, when unbanded, for "not in a band".
+(2 decimals, or 1 for an item's mean of fewer than 300 answers: `audit_model.mean_places`;
+whole percent; or its band) and, when unbanded, for "not in a band". Rounding is half
+up and exact for whole totals (`disclosure._half_up`), so a value v stands for totals
+whose value lies in [v - half, v + half): the upper end shows the next value.
 Every hidden cell carries the same marker, so its size is any whole number >= 1 the
 relations allow.
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .audit_family import _interval, _total_bounds
 from .audit_lp import _joint, _Solver
-from .audit_model import Finding, _where
+from .audit_model import EPS, Finding, _where
 
 # ------------------------------------------------------------------------ (c) bands
 
@@ -146,3 +147,66 @@ def _band_finding(fam, name, key, entry, rng):
     return Finding(name, key, "band", f"{shown}, but what is published pins it to {what}, "
                    f"so the band hides nothing (by {_where(fam.model, name)} and the "
                    f"other {fam.fam} values)", (low, high))
+
+
+# ------------------------------------------------------- one group's item, no relations
+
+
+class _Banding:
+    def __init__(self, banding):
+        self.banding = banding
+
+    def top_share(self, n):
+        return next(share for least, share in self.banding if n >= least)
+
+
+def band_open_within(entries, specs, key, banding, limit=200_000):
+    """Whether, within one group's item alone (its published entries by measure key,
+    None for a hidden one; no relations), the banded `key` can still reach its band's
+    end and one respondent off it. A cheap necessary test for suppression's choice of
+    what to hide beside a band (`disclosure._band_partners`); the audit decides. None
+    when more than `limit` answer counts would have to be tried."""
+    def bounds(k):
+        if entries[k] is None:
+            return 0, n
+        low, high = _total_bounds(_interval(model, specs[k], entries[k]), n, True)
+        return int(low), int(high)
+
+    model, n = _Banding(banding), int(entries[key]["n"])
+    options = [bounds(k) for _, k in
+               sorted((specs[k]["weights"].index(1), k) for k in entries if ":option:" in k)]
+    rules = [(specs[k]["weights"], bounds(k)) for k, e in entries.items()
+             if e is not None and ":option:" not in k]
+    if any(lo > hi for lo, hi in options) or _combinations(options) > limit:
+        return None
+    totals = [_total(specs[key]["weights"], c) for c in _counts(options, n)
+              if all(lo - EPS <= _total(w, c) <= hi + EPS for w, (lo, hi) in rules)]
+    if not totals:
+        return False
+    return _band_open((min(totals), max(totals)), *_band_end(specs[key], entries[key]))
+
+
+def _total(weights, counts):
+    return sum(w * c for w, c in zip(weights, counts, strict=True))
+
+
+def _combinations(bounds):
+    out = 1
+    for lo, hi in bounds[:-1]:
+        out *= hi - lo + 1
+    return out
+
+
+def _counts(bounds, n):
+    """Every whole answer count per option within its bounds that adds up to n."""
+    if len(bounds) == 1:
+        lo, hi = bounds[0]
+        if lo <= n <= hi:
+            yield (n,)
+        return
+    rest_lo = sum(lo for lo, _ in bounds[1:])
+    rest_hi = sum(hi for _, hi in bounds[1:])
+    lo, hi = bounds[0]
+    for c in range(max(lo, n - rest_hi), min(hi, n - rest_lo) + 1):
+        for tail in _counts(bounds[1:], n - c):
+            yield (c, *tail)

@@ -9,7 +9,7 @@ from collections import defaultdict
 import numpy as np
 
 from .audit_lp import _reduce, _Rows, _Solver
-from .audit_model import EPS
+from .audit_model import EPS, mean_places
 
 # ------------------------------------------------------------------------ families
 
@@ -139,7 +139,7 @@ def _interval(model, spec, entry):
         return max(entry["bound"] / unit, band_high), hi, None
     if entry.get("band") == "bottom":
         return lo, min(entry["bound"] / unit, band_low), None
-    half = (0.5 if unit == 100.0 else 0.005) / unit
+    half = 0.005 if unit == 100.0 else 0.5 / 10 ** mean_places(spec, int(entry["n"]))
     return entry["value"] / unit - half, entry["value"] / unit + half, (band_low, band_high)
 
 
@@ -152,6 +152,9 @@ def _total_bounds(interval, n, whole):
         return (max(low, limits[0] * n), min(high, limits[1] * n)) if limits else (low, high)
     low, high = math.ceil(low - EPS), math.floor(high + EPS)
     if limits:
+        # A rounded value v stands for [v - half, v + half): rounding is half up
+        # (`disclosure._half_up`), so a total on the upper end shows the next value.
+        high = min(high, math.ceil(interval[1] * n - EPS) - 1)
         low = max(low, math.floor(limits[0] * n + EPS) + 1)
         high = min(high, math.ceil(limits[1] * n - EPS) - 1)
     return float(low), float(high)

@@ -10,6 +10,18 @@ EPS = 1e-7
 MEAN_STEP = 1.0  # (b): a hidden mean spans at least one scale point
 PERCENT_STEP = 0.2  # (b): a hidden proportion spans at least 20 percentage points
 DEFAULT_BANDING = ((300, 0.99), (100, 0.98), (40, 0.95), (20, 0.90), (0, 0.80))
+COARSE_BELOW = 300  # an item mean of fewer answers is published to one decimal
+
+
+def mean_places(spec, n):
+    """Decimals a shown mean is published to: an item's mean (a measure with a scale of
+    options) of fewer than COARSE_BELOW answers to one, any other mean to two.
+
+    Below 100 answers whole-percent option shares already give every option's count,
+    so an item mean's second decimal adds nothing a reader can use (its 95% CI is wider
+    than +-0.1) and, with the shares and the count, pins a band ("5% or less") of
+    another share; one decimal leaves it open far more often (DESIGN rule 4)."""
+    return 1 if spec.get("scale") is not None and n < COARSE_BELOW else 2
 
 
 _WHY = {

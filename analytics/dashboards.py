@@ -155,12 +155,23 @@ def item_distributions(data, group):
                 shares.append({"label": item["labels"]["en"][pos],
                                "value": cell.get("value") if cell else None,
                                "display": cell.get("display") if cell else None})
-            rows.append({"item": item, "shares": shares,
+            hidden = all(s["display"] is None for s in shares)
+            rows.append({"item": item, "shares": shares, "hidden": hidden,
                          "favorable": published.get("favorable"),
-                         "hidden": all(s["display"] is None for s in shares)})
+                         "rest": None if hidden else _rest(shares)})
         labels = items[comp["items"][0]]["labels"]["en"] if comp["items"] else []
         out.append({"comp": comp, "rows": rows, "labels": labels})
     return out
+
+
+def _rest(shares):
+    """What the shares not drawn (banded or hidden) add up to together: 100 minus the
+    drawn ones, from published numbers only (so within a point or two of rounding);
+    None when every share is drawn."""
+    drawn = [s["value"] for s in shares if s["value"] is not None]
+    if len(drawn) == len(shares):
+        return None
+    return max(0, 100 - sum(drawn))
 
 
 # ---- the weakest component, and participation ----------------------------------------
@@ -211,7 +222,8 @@ def chart_data(trend_rows, equity_view, distributions):
                    "options": d["labels"],
                    "items": [_short(r["item"]["text"]["en"]) for r in d["rows"]],
                    "shares": [[r["shares"][j]["value"] if j < len(r["shares"]) else None
-                               for r in d["rows"]] for j in range(len(d["labels"]))]}
+                               for r in d["rows"]] for j in range(len(d["labels"]))],
+                   "rest": [r["rest"] for r in d["rows"]]}
                   for d in distributions if any(not r["hidden"] for r in d["rows"])],
     }
 

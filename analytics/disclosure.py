@@ -25,7 +25,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .audit import DEFAULT_BANDING, AuditMemo, audit
+from .audit_bands import band_open_within
 from .audit_memo import audit_digest
+from .audit_model import mean_places
 from .disclosure_repair import TOLERANCE, Repair
 
 # Top/bottom coding of percentages by group size: NCES 2011-603 (SLDS Technical Brief 3)
@@ -106,13 +108,14 @@ def band_percent(p, n):
     if p <= 1 - top + 1e-9:
         bound = round(100 * (1 - top))
         return {"band": "bottom", "bound": bound, "display": f"{bound}% or less"}
-    value = math.floor(100 * p + 0.5)
+    value = _half_up(p, n, 100)
     return {"value": value, "display": f"{value}%"}
 
 
-def band_mean(mean, n, lo, hi):
-    """A mean on a lo..hi scale as published: 2 decimals, or banded at the same shares of
-    the scale as percentages, so a group that all gave the top answer never shows it."""
+def band_mean(mean, n, lo, hi, places=2):
+    """A mean on a lo..hi scale as published: `places` decimals (`audit_model.mean_places`),
+    or banded at the same shares of the scale as percentages, so a group that all gave
+    the top answer never shows it."""
     top = top_share(n)
     frac = (mean - lo) / (hi - lo)
     if frac >= top - 1e-9:
@@ -121,8 +124,19 @@ def band_mean(mean, n, lo, hi):
     if frac <= 1 - top + 1e-9:
         bound = math.ceil(100 * (lo + (1 - top) * (hi - lo)) - 1e-9) / 100
         return {"band": "bottom", "bound": bound, "display": f"{bound:.2f} or less"}
-    value = math.floor(100 * mean + 0.5) / 100
-    return {"value": value, "display": f"{value:.2f}"}
+    value = _half_up(mean, n, 10**places) / 10**places
+    return {"value": value, "display": f"{value:.{places}f}"}
+
+
+def _half_up(x, n, unit):
+    """x * unit rounded half up, exactly when x is a whole total over n answers (a share,
+    an item's mean): the audit reads a shown value v as the totals whose value lies in
+    [v - half, v + half), so a total on the boundary must round the same way here
+    (0.175 * 100 is 17.499... in floating point, and 7 of 40 is 18%)."""
+    total = x * n
+    if abs(total - round(total)) < 1e-6:
+        return (2 * unit * round(total) + n) // (2 * n)
+    return math.floor(unit * x + 0.5)
 
 
 # ------------------------------------------------------------------- measure specs
@@ -341,7 +355,7 @@ class _State(Repair):
             self.fams[spec["family"]].append(key)
         kids = {c for _, cs in relations for c in cs}
         self.top = {key for key in by if key not in kids}
-        self.band_tried = set()  # (group, family) whose bands were opened within the group
+        self.band_tried = {}  # (group, family): steps taken to open its bands in the group
 
     def answers(self, group, fam):
         return self.by[group].measures[self.fams[fam][0]].n
@@ -376,8 +390,8 @@ class _State(Repair):
             self.decision.notes.append(f"{fam} hidden for top-level group {group}: {reason}")
         return True
 
-    def band_partners(self, group, key, fam):
-        return _band_partners(self.by[group], key, self.fams[fam], self.decision)
+    def band_partners(self, group, key, fam, step):
+        return _band_partners(self.by[group], key, self.fams[fam], self.decision, step)
 
     def pools(self, key):
         """(relation text, its parent, the other members) of each relation line with key."""
@@ -455,7 +469,8 @@ class _State(Repair):
 
 def publish(groups, decision, k):
     """What is released: per shown group its exact size and each shown measure rounded
-    (means to 2 decimals, proportions to whole percentages) or banded, with its answer
+    (means to 2 decimals, an item's mean of fewer than 300 answers to 1: `mean_places`;
+    proportions to whole percentages) or banded, with its answer
     count; every hidden cell gets the same marker and no number. The measure scales and
     the banding schedule go along, because the dashboard states them and the audit
     needs them."""
@@ -479,14 +494,16 @@ def _entry(group, key, spec, decision, k):
 def _shown(m, spec):
     if spec["kind"] == "percent":
         return band_percent((m.total / m.n - spec["lo"]) / (spec["hi"] - spec["lo"]), m.n)
-    return band_mean(m.total / m.n, m.n, spec["lo"], spec["hi"])
+    return band_mean(m.total / m.n, m.n, spec["lo"], spec["hi"], mean_places(spec, m.n))
 
 
-def _band_partners(group, key, keys, decision):
-    """What `_State._open_band` hides within the group: the item's mean (unless it is the
-    banded value) and the most answered exact option share on the banded option's side
-    of "favorable" (for a banded mean or % favorable, the most answered exact share);
-    with % favorable too when only the other side has one."""
+def _band_partners(group, key, keys, decision, step=1):
+    """What `_State._open_band` hides within the group at its first step: the item's
+    mean (unless it is the banded value, or published to one decimal: `mean_places`)
+    and the most answered exact option share on the banded option's side of "favorable"
+    (for a banded mean or % favorable, the most answered exact share); with % favorable
+    too when only the other side has one. At its second step: a one-decimal mean the
+    first step left shown."""
     specs, hidden = decision.specs, decision.hidden_measures
 
     def open_(k):
@@ -494,6 +511,10 @@ def _band_partners(group, key, keys, decision):
 
     fav = next((k for k in keys if k.endswith(":favorable")), None)
     mean = next((k for k in keys if k.endswith(":mean")), None)
+    mean = mean if mean and mean != key and open_(mean) else None
+    coarse = mean is not None and mean_places(specs[mean], group.measures[mean].n) == 1
+    if step == 2:
+        return [mean] if coarse else []
 
     def side(k):
         return specs[fav]["weights"][specs[k]["weights"].index(1)] if fav else 0
@@ -503,8 +524,20 @@ def _band_partners(group, key, keys, decision):
     if ":option:" in key:
         same = [k for k in options if side(k) == side(key)]
         options = same or options[:1] + ([fav] if fav and fav != key and open_(fav) else [])
-    out = [mean] if mean and mean != key and open_(mean) else []
-    return out + options[:1] + [k for k in options[1:] if k == fav]
+    out = options[:1] + [k for k in options[1:] if k == fav]
+    if mean and not (coarse and _open_within(group, key, keys, decision, out)):
+        out.insert(0, mean)
+    return out
+
+
+def _open_within(group, key, keys, decision, hiding):
+    """Whether the band of `key` stays open within the group's item with `hiding` (and
+    what is hidden already) hidden: `audit_bands.band_open_within`."""
+    specs, hidden = decision.specs, decision.hidden_measures
+    entries = {k: None if k in hiding or (group.key, k) in hidden
+               else {**_shown(group.measures[k], specs[k]), "n": group.measures[k].n}
+               for k in keys}
+    return band_open_within(entries, specs, key, BANDING) is True
 
 
 def is_shown(published, group_key, measure=None):

@@ -125,9 +125,13 @@ class Repair:
         if self.decision.specs[key]["scale"] is None or group in self.shown_elsewhere:
             # Hiding a value another publication shows would hide nothing.
             return self._near_cell(finding)
-        if (group, fam) not in self.band_tried:
-            self.band_tried.add((group, fam))
-            more = self.band_partners(group, key, fam)
+        tried = self.band_tried.get((group, fam), 0)
+        while tried < 2:
+            # First without the item's mean where it is published to one decimal (its
+            # interval often leaves the band open), then with it.
+            tried += 1
+            self.band_tried[(group, fam)] = tried
+            more = self.band_partners(group, key, fam, tried)
             why = f"keeps the band of {key} in {group} open"
             for k in more:
                 self.hide_measure(group, k, f"complementary: {why}")

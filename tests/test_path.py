@@ -115,7 +115,7 @@ def test_the_snapshot_counts_and_means_match_the_responses(
     item = groups["school"]["items"]["PISA2018.ST034Q03TA"]
     values = [3 + (i % 2) for i in range(12)] + [3 + (i % 2) for i in range(3)] \
         + [1 + (i % 3) for i in range(11)]
-    assert item["mean"]["value"] == round(sum(values) / 26, 2)
+    assert item["mean"]["value"] == round(sum(values) / 26, 1)  # one decimal under 300
     hidden = groups[f"class:{world['classes']['7B'].public_id}"]
     assert hidden["suppressed"] and "n" not in hidden and "components" not in hidden
 

@@ -14,6 +14,7 @@
   var data = JSON.parse(source.textContent);
   var Chart = window.Chart;
   var INK = "#1a1a2e", ACCENT = "#1f4e9c", WARN = "#8a4b00", GRID = "#c9c9d6";
+  var REST = "#ececec"; // shares not drawn on their own (banded or hidden), together
   // A diverging palette (ColorBrewer RdBu), from the least to the most agreeing option.
   var DIVERGING = {
     2: ["#d6604d", "#4393c3"],
@@ -102,15 +103,17 @@
 
   function itemsConfig(spec) {
     var palette = DIVERGING[spec.options.length] || DIVERGING[7];
+    var datasets = spec.options.map(function (label, j) {
+      return { label: label, data: spec.shares[j], backgroundColor: palette[j],
+               borderColor: "#ffffff", borderWidth: 1 };
+    });
+    if ((spec.rest || []).some(function (v) { return v !== null; })) {
+      datasets.push({ label: "Not shown separately", data: spec.rest, backgroundColor: REST,
+                      borderColor: "#ffffff", borderWidth: 1 });
+    }
     return {
       type: "bar",
-      data: {
-        labels: spec.items,
-        datasets: spec.options.map(function (label, j) {
-          return { label: label, data: spec.shares[j], backgroundColor: palette[j],
-                   borderColor: "#ffffff", borderWidth: 1 };
-        })
-      },
+      data: { labels: spec.items, datasets: datasets },
       options: {
         indexAxis: "y",
         scales: { x: { stacked: true, min: 0, max: 100, title: { display: true, text: "% of answers" } },

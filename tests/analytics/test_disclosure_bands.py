@@ -44,7 +44,8 @@ def consistent(entries, n, counts):
         return False
     mean = sum(v * c for v, c in zip(OPTIONS, counts, strict=True)) / n
     favorable = sum(c for v, c in zip(OPTIONS, counts, strict=True) if v in FAVORABLE) / n
-    return (same("item:Q0:mean", band_mean(mean, n, 1, 4)["display"])
+    places = 1 if n < 300 else 2  # an item's mean: one decimal under 300 answers
+    return (same("item:Q0:mean", band_mean(mean, n, 1, 4, places)["display"])
             and same("item:Q0:favorable", band_percent(favorable, n)["display"]))
 
 

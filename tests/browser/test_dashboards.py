@@ -84,6 +84,19 @@ def drawn_charts(page):
         .filter((c) => c.width > 0 && c.height > 0 && !c.closest('[hidden]')).length""")
 
 
+def item_bars(page):
+    """Per item chart: whether its published numbers have a "rest" (a share not drawn
+    on its own), and the datasets Chart.js drew."""
+    return page.evaluate("""() => {
+        const items = JSON.parse(document.getElementById('dashboard-charts').textContent).items;
+        return items.map((spec) => {
+          const box = document.querySelector(`[data-chart-id="${spec.id}"] canvas`);
+          return [spec.rest.some((v) => v !== null),
+                  window.Chart.getChart(box).data.datasets.map((d) => d.label)];
+        });
+    }""")
+
+
 def suppressed_texts(page):
     return page.locator("tr.is-suppressed td").all_inner_texts()
 
@@ -99,6 +112,9 @@ def test_the_leader_dashboard_draws_charts_beside_tables_and_passes_axe(
             assert page.get_by_role("heading", name=re.compile(re.escape(heading))).count()
         assert page.locator(".components article").count() == 4
         assert drawn_charts(page) >= 4 + 1 + 1  # trends, equity, item distributions
+        bars = item_bars(page)
+        assert bars and all(("Not shown separately" in labels) == rest for rest, labels in bars)
+        assert any(rest for rest, _ in bars)  # the fixture school has banded shares
         assert page.locator("#print-report").is_visible()
         assert csp_violations(page) == []
         k = 10
