@@ -72,7 +72,8 @@ def _answer_sql(item):
 
 
 def fill(wave, sizes, groups):
-    """Every response in one INSERT ... SELECT over generate_series."""
+    """Every response in one INSERT ... SELECT over generate_series, the same on every
+    run of the same sizes."""
     from surveys.models import Response
 
     cols = ", ".join(f"v{j:02d}" for j in range(1, 21))
@@ -80,24 +81,31 @@ def fill(wave, sizes, groups):
     sql = f"""
         INSERT INTO {Response._meta.db_table} (client_id, wave_id, session_id, class_group_id,
             school_id, year_level, gender, home_language, language, submitted_at, {cols})
-        SELECT md5(random()::text || g.n || s.id)::uuid, s.wave_id, s.id, cg.id, cg.school_id,
-            cg.year_level,
+        SELECT md5(random()::text || b.n || b.sid)::uuid, b.wave_id, b.sid, b.cgid,
+            b.school_id, b.year_level,
             CASE WHEN r1 < 0.47 THEN 'girl' WHEN r1 < 0.93 THEN 'boy'
                  WHEN r1 < 0.97 THEN 'another' ELSE 'prefer_not' END,
             CASE WHEN r2 < 0.24 THEN 'yes' WHEN r2 < 0.96 THEN 'no' ELSE 'prefer_not' END,
             'en', now(), {answers}
-        FROM surveys_session s
-        JOIN surveys_classgroup cg ON cg.id = s.class_group_id
-        JOIN unnest(%s::bigint[], %s::int[]) AS z(class_id, size) ON z.class_id = cg.id
-        CROSS JOIN LATERAL generate_series(1, z.size) AS g(n)
+        FROM (SELECT s.id AS sid, s.wave_id, cg.id AS cgid, cg.school_id, cg.year_level, g.n
+              FROM surveys_session s
+              JOIN surveys_classgroup cg ON cg.id = s.class_group_id
+              JOIN unnest(%s::bigint[], %s::int[]) AS z(class_id, size) ON z.class_id = cg.id
+              CROSS JOIN LATERAL generate_series(1, z.size) AS g(n)
+              WHERE s.wave_id = %s
+              ORDER BY cg.id, g.n) AS b
         CROSS JOIN LATERAL (SELECT random() AS r1, random() AS r2,
-            ((cg.id * 7919) %% 13 - 6) * 0.05
+            ((b.cgid * 7919) %% 13 - 6) * 0.05
             + (random() + random() + random() + random() - 2.0) * 0.9 AS theta
-            WHERE g.n > 0) AS x
-        WHERE s.wave_id = %s
+            WHERE b.n > 0) AS x
     """
     with connection.cursor() as cursor:
+        # The same answers on every run (so figures of different runs compare): a seeded
+        # random() and one process drawing it in one order.
+        cursor.execute("SET max_parallel_workers_per_gather = 0")
+        cursor.execute("SELECT setseed(0.42)")
         cursor.execute(sql, [[g.id for g in groups], sizes, wave.id])
+        cursor.execute("RESET max_parallel_workers_per_gather")
         cursor.execute(f"ANALYZE {Response._meta.db_table}")
 
 
