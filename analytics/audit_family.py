@@ -139,8 +139,17 @@ def _interval(model, spec, entry):
         return max(entry["bound"] / unit, band_high), hi, None
     if entry.get("band") == "bottom":
         return lo, min(entry["bound"] / unit, band_low), None
-    half = 0.005 if unit == 100.0 else 0.5 / 10 ** mean_places(spec, int(entry["n"]))
+    half = 0.005 if unit == 100.0 else 0.5 / 10 ** _places(spec, entry)
     return entry["value"] / unit - half, entry["value"] / unit + half, (band_low, band_high)
+
+
+def _places(spec, entry):
+    """Decimals a shown mean was published to: as its display has them (a publication
+    made before `mean_places` changed keeps its own precision), else by the rule."""
+    whole, dot, decimals = str(entry.get("display", "")).partition(".")
+    if dot and whole.lstrip("-").isdigit() and decimals.isdigit():
+        return len(decimals)
+    return mean_places(spec, int(entry["n"]))
 
 
 def _total_bounds(interval, n, whole):

@@ -87,7 +87,7 @@ def _component_favorable(values, component):
               for key in component["items"]]
     if not shares or any(s is None for s in shares):
         return None
-    return round(sum(shares) / len(shares))
+    return (2 * sum(shares) + len(shares)) // (2 * len(shares))  # half up, as every value
 
 
 def pooled_spreads(spreads, published, basis):

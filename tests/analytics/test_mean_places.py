@@ -131,3 +131,32 @@ def _entries(groups, key, specs):
 
     out = publish(groups, Decision(specs=specs), K)
     return {k: v for k, v in entries_of(out, key).items() if k.startswith("item:Q0:")}
+
+
+def test_a_component_favorable_share_rounds_half_up_like_every_published_value():
+    from analytics.presentation import _component_favorable
+
+    component = {"items": ["a", "b"]}
+    values = {"item:a:favorable": {"value": 62}, "item:b:favorable": {"value": 63}}
+    assert _component_favorable(values, component) == 63  # 62.5; round() gave 62
+    values["item:b:favorable"] = {"value": 64}
+    assert _component_favorable(values, component) == 63
+    values["item:b:favorable"] = {"display": "95% or more"}
+    assert _component_favorable(values, component) is None
+
+
+def test_an_earlier_publication_is_read_at_the_precision_it_was_published_with():
+    # a wave published before item means had one decimal under 300 answers: its "2.54"
+    # of 37 answers stands for 93.795..94.165, i.e. the total 94, not 92.65..94.35
+    from analytics.audit_bands import _Banding
+    from analytics.audit_family import _interval, _total_bounds
+    from analytics.audit_model import DEFAULT_BANDING
+
+    groups, _ = one_class([2, 3, 10, 11])
+    spec = measure_specs(groups, ITEMS)["item:Q0:mean"]
+    model = _Banding(DEFAULT_BANDING)
+    then = {"value": 2.54, "display": "2.54", "n": 37}
+    now = {"value": 2.5, "display": "2.5", "n": 37}
+    assert _total_bounds(_interval(model, spec, then), 37, True) == (94.0, 94.0)
+    assert _total_bounds(_interval(model, spec, now), 37, True) == (91.0, 94.0)
+    assert _total_bounds(_interval(model, spec, {"value": 2.5, "n": 37}), 37, True) == (91.0, 94.0)
