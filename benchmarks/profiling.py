@@ -204,7 +204,7 @@ def school_audit_costs(wave):
     from analytics import disclosure, snapshot
 
     lines = ["school  rounds  suppress cpu s  gate cpu s  wall s  hidden groups / measures"]
-    total = 0.0
+    total, cells, hidden = 0.0, Counter(), Counter()
     for school in wave.series.schools():
         inp = snapshot.school_input(wave, school)
         groups, relations, _ = snapshot.school_unit(inp, list(inp.bands))
@@ -218,8 +218,25 @@ def school_audit_costs(wave):
                                  inp.k, decision, also, same)
         end, wall = time.process_time(), time.perf_counter() - wall
         total += end - cpu
+        _class_cells(groups, decision, cells, hidden)
         lines.append(f"{school.name:<10} {decision.rounds:4d}  {mid - cpu:14.1f}  {end - mid:10.1f}"
                      f"  {wall:6.1f}  {len(decision.hidden_groups)} / "
                      f"{len(decision.hidden_measures)}{'  GATE REFUSED' if findings else ''}")
     lines.append(f"total CPU seconds (suppress + gate): {total:.1f}")
+    lines.append("hidden in shown classes: " + ", ".join(
+        f"{kind} {hidden[kind]:,} of {cells[kind]:,}" for kind in sorted(cells)))
     return "\n".join(lines)
+
+
+def _class_cells(groups, decision, cells, hidden):
+    """Count the measures of shown classes by kind (item mean, % favorable, option
+    share, component) and how many of them the decision hides."""
+    for g in groups:
+        if not g.key.startswith("class:") or g.key in decision.hidden_groups:
+            continue
+        for key in g.measures:
+            kind = ("item mean" if key.endswith(":mean") else
+                    "% favorable" if key.endswith(":favorable") else
+                    "option share" if ":option:" in key else "component")
+            cells[kind] += 1
+            hidden[kind] += (g.key, key) in decision.hidden_measures
