@@ -152,14 +152,6 @@ def _band_finding(fam, name, key, entry, rng):
 # ------------------------------------------------------- one group's item, no relations
 
 
-class _Banding:
-    def __init__(self, banding):
-        self.banding = banding
-
-    def top_share(self, n):
-        return next(share for least, share in self.banding if n >= least)
-
-
 def band_open_within(entries, specs, key, banding, limit=200_000):
     """Whether, within one group's item alone (its published entries by measure key,
     None for a hidden one; no relations), the banded `key` can still reach its band's
@@ -169,10 +161,10 @@ def band_open_within(entries, specs, key, banding, limit=200_000):
     def bounds(k):
         if entries[k] is None:
             return 0, n
-        low, high = _total_bounds(_interval(model, specs[k], entries[k]), n, True)
+        low, high = _total_bounds(_interval(banding, specs[k], entries[k]), n, True)
         return int(low), int(high)
 
-    model, n = _Banding(banding), int(entries[key]["n"])
+    n = int(entries[key]["n"])
     options = [bounds(k) for _, k in
                sorted((specs[k]["weights"].index(1), k) for k in entries if ":option:" in k)]
     rules = [(specs[k]["weights"], bounds(k)) for k, e in entries.items()

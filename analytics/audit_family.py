@@ -9,7 +9,7 @@ from collections import defaultdict
 import numpy as np
 
 from .audit_lp import _reduce, _Rows, _Solver
-from .audit_model import EPS, mean_places
+from .audit_model import EPS, mean_places, top_share
 
 # ------------------------------------------------------------------------ families
 
@@ -79,7 +79,8 @@ class _Family:
             spec = self.model.specs[key]
             whole = bool(self.scale) or spec.get("integral", False)
             for entry in self.model.nodes[name].entries.get(key, []):
-                low, high = _total_bounds(_interval(self.model, spec, entry), entry["n"], whole)
+                interval = _interval(self.model.banding, spec, entry)
+                low, high = _total_bounds(interval, entry["n"], whole)
                 rows.add(self.expr(name, key), low, high)
 
     def expr(self, name, key):
@@ -124,7 +125,7 @@ class _Family:
         return full
 
 
-def _interval(model, spec, entry):
+def _interval(banding, spec, entry):
     """The per-respondent value interval a shown entry stands for, with the band
     limits an unbanded value lies strictly inside (else None). An entry carrying its
     exact `total` (never published: analytics.snapshot passes one to ask whether a
@@ -133,7 +134,7 @@ def _interval(model, spec, entry):
         value = entry["total"] / entry["n"]
         return value, value, None
     unit, lo, hi = (100.0 if spec["kind"] == "percent" else 1.0), spec["lo"], spec["hi"]
-    top = model.top_share(int(entry["n"]))
+    top = top_share(int(entry["n"]), banding)
     band_low, band_high = lo + (1 - top) * (hi - lo), lo + top * (hi - lo)
     if entry.get("band") == "top":
         return max(entry["bound"] / unit, band_high), hi, None
@@ -159,11 +160,12 @@ def _total_bounds(interval, n, whole):
     low, high = low * n, high * n
     if not whole:
         return (max(low, limits[0] * n), min(high, limits[1] * n)) if limits else (low, high)
-    low, high = math.ceil(low - EPS), math.floor(high + EPS)
+    low = math.ceil(low - EPS)
+    # A rounded value v stands for [v - half, v + half): rounding is half up
+    # (`disclosure._half_up`), so a total on the upper end shows the next value. A band
+    # or an exact total includes its end.
+    high = math.ceil(high - EPS) - 1 if limits else math.floor(high + EPS)
     if limits:
-        # A rounded value v stands for [v - half, v + half): rounding is half up
-        # (`disclosure._half_up`), so a total on the upper end shows the next value.
-        high = min(high, math.ceil(interval[1] * n - EPS) - 1)
         low = max(low, math.floor(limits[0] * n + EPS) + 1)
         high = min(high, math.ceil(limits[1] * n - EPS) - 1)
     return float(low), float(high)

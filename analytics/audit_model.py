@@ -13,6 +13,12 @@ DEFAULT_BANDING = ((300, 0.99), (100, 0.98), (40, 0.95), (20, 0.90), (0, 0.80))
 COARSE_BELOW = 300  # an item mean of fewer answers is published to one decimal
 
 
+def top_share(n, banding=DEFAULT_BANDING):
+    """The share from which a value of n answers is shown as a band (1 minus it: the
+    bottom band), by the banding schedule."""
+    return next(share for least, share in banding if n >= least)
+
+
 def mean_places(spec, n):
     """Decimals a shown mean is published to: an item's mean (a measure with a scale of
     options) of fewer than COARSE_BELOW answers to one, any other mean to two.
@@ -118,9 +124,6 @@ class _Model:
         self.own |= {name_of(key) for key in pub["groups"]}
         self.small |= {(name_of(x[0]), x[1]) if isinstance(x, tuple | list) else name_of(x)
                        for x in pub["small"]}
-
-    def top_share(self, n):
-        return next(share for least, share in self.banding if n >= least)
 
     def checked(self, name, keys=()):
         """Whether a hidden cell is checked: named in `small`, or `small` not given, or

@@ -160,7 +160,8 @@ def item_distributions(data, group):
                          "favorable": published.get("favorable"),
                          "rest": None if hidden else _rest(shares)})
         labels = items[comp["items"][0]]["labels"]["en"] if comp["items"] else []
-        out.append({"comp": comp, "rows": rows, "labels": labels})
+        out.append({"comp": comp, "rows": rows, "labels": labels,
+                    "has_rest": any(r["rest"] is not None for r in rows)})
     return out
 
 

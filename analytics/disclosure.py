@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from .audit import DEFAULT_BANDING, AuditMemo, audit
 from .audit_bands import band_open_within
 from .audit_memo import audit_digest
-from .audit_model import mean_places
+from .audit_model import mean_places, top_share
 from .disclosure_repair import TOLERANCE, Repair
 
 # Top/bottom coding of percentages by group size: NCES 2011-603 (SLDS Technical Brief 3)
@@ -92,10 +92,6 @@ def suppressed_marker(k, what="respondents"):
 
 
 # ------------------------------------------------------------------- banding
-
-
-def top_share(n, banding=BANDING):
-    return next(share for least, share in banding if n >= least)
 
 
 def band_percent(p, n):

@@ -233,6 +233,7 @@ def test_a_banded_share_is_listed_as_its_band_and_not_drawn():
     chart = dashboards.chart_data([], None, dist)["items"][0]
     assert chart["shares"] == [[None], [20], [45], [None]]  # nothing drawn for 1 and 4
     assert chart["rest"] == [35]  # 1 and 4 together: 100 - 20 - 45
+    assert dist[0]["has_rest"]  # the table gets the same number in its own column
 
 
 def test_a_bar_with_every_share_drawn_or_none_shown_has_no_rest():
@@ -240,8 +241,9 @@ def test_a_bar_with_every_share_drawn_or_none_shown_has_no_rest():
     group = {"key": "school", "suppressed": False, "items": {"q1": {"options": every}}}
     assert dashboards.item_distributions(DOC, group)[0]["rows"][0]["rest"] is None
     group["items"]["q1"]["options"] = dict.fromkeys(every)
-    row = dashboards.item_distributions(DOC, group)[0]["rows"][0]
-    assert row["hidden"] and row["rest"] is None
+    dist = dashboards.item_distributions(DOC, group)
+    assert dist[0]["rows"][0]["hidden"] and dist[0]["rows"][0]["rest"] is None
+    assert not dist[0]["has_rest"]
 
 
 def test_a_trend_point_is_hidden_where_a_wave_did_not_publish_the_group():

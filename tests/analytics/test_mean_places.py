@@ -5,14 +5,18 @@ mean where that interval leaves the band open."""
 
 from analytics.audit import audit
 from analytics.audit_bands import band_open_within
+from analytics.audit_family import _interval, _total_bounds
+from analytics.audit_model import DEFAULT_BANDING
 from analytics.disclosure import (
     BANDING,
+    Decision,
     band_mean,
     band_percent,
     measure_specs,
     publish,
     suppress,
 )
+from analytics.presentation import _component_favorable
 from tests.analytics.test_disclosure import ITEMS, K, build, mixed
 from tests.analytics.test_disclosure_bands import one_class, pinned_bands
 
@@ -127,15 +131,11 @@ def _published(people):
 
 def _entries(groups, key, specs):
     """The group's item entries as `publish` shows them with nothing hidden."""
-    from analytics.disclosure import Decision
-
     out = publish(groups, Decision(specs=specs), K)
     return {k: v for k, v in entries_of(out, key).items() if k.startswith("item:Q0:")}
 
 
 def test_a_component_favorable_share_rounds_half_up_like_every_published_value():
-    from analytics.presentation import _component_favorable
-
     component = {"items": ["a", "b"]}
     values = {"item:a:favorable": {"value": 62}, "item:b:favorable": {"value": 63}}
     assert _component_favorable(values, component) == 63  # 62.5; round() gave 62
@@ -148,15 +148,13 @@ def test_a_component_favorable_share_rounds_half_up_like_every_published_value()
 def test_an_earlier_publication_is_read_at_the_precision_it_was_published_with():
     # a wave published before item means had one decimal under 300 answers: its "2.54"
     # of 37 answers stands for 93.795..94.165, i.e. the total 94, not 92.65..94.35
-    from analytics.audit_bands import _Banding
-    from analytics.audit_family import _interval, _total_bounds
-    from analytics.audit_model import DEFAULT_BANDING
-
     groups, _ = one_class([2, 3, 10, 11])
     spec = measure_specs(groups, ITEMS)["item:Q0:mean"]
-    model = _Banding(DEFAULT_BANDING)
     then = {"value": 2.54, "display": "2.54", "n": 37}
     now = {"value": 2.5, "display": "2.5", "n": 37}
-    assert _total_bounds(_interval(model, spec, then), 37, True) == (94.0, 94.0)
-    assert _total_bounds(_interval(model, spec, now), 37, True) == (91.0, 94.0)
-    assert _total_bounds(_interval(model, spec, {"value": 2.5, "n": 37}), 37, True) == (91.0, 94.0)
+    def totals(entry):
+        return _total_bounds(_interval(DEFAULT_BANDING, spec, entry), 37, True)
+
+    assert totals(then) == (94.0, 94.0)
+    assert totals(now) == (91.0, 94.0)
+    assert totals({"value": 2.5, "n": 37}) == (91.0, 94.0)  # no display: by the rule

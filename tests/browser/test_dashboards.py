@@ -115,6 +115,8 @@ def test_the_leader_dashboard_draws_charts_beside_tables_and_passes_axe(
         bars = item_bars(page)
         assert bars and all(("Not shown separately" in labels) == rest for rest, labels in bars)
         assert any(rest for rest, _ in bars)  # the fixture school has banded shares
+        rest_columns = page.locator("#items-h ~ .chart-grid th", has_text="Not shown separately")
+        assert rest_columns.count() == sum(rest for rest, _ in bars)  # same number in tables
         assert page.locator("#print-report").is_visible()
         assert csp_violations(page) == []
         k = 10
