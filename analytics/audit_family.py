@@ -9,7 +9,7 @@ from collections import defaultdict
 import numpy as np
 
 from .audit_lp import _reduce, _Rows, _Solver
-from .audit_model import EPS, mean_places, top_share
+from .audit_model import EPS, _mean_key, mean_places, top_share
 
 # ------------------------------------------------------------------------ families
 
@@ -17,28 +17,23 @@ from .audit_model import EPS, mean_places, top_share
 class _Family:
     """One family of measures (an item's mean, % favorable and option shares, or one
     other measure) over every group, as a program. Columns: the hidden sizes, then per
-    group its answer count and either its count per option (items) or its total."""
+    group its answer count and either its count per option (items) or its total. A
+    family linked to others (a component score and its items: `_Model.links`) carries
+    their columns too (`others`), with the rows tying a component's total to its items'
+    totals in each group (`_link_rows`); its findings are about its own measures."""
 
     def __init__(self, model, counts, fam):
         self.model, self.counts, self.fam = model, counts, fam
         self.keys = model.families[fam]
         self.scale = model.specs[self.keys[0]].get("scale")
-        self.nodes = sorted(n for n, node in model.nodes.items() if fam in node.families)
+        self.nodes = _nodes(model, fam)
         h = len(counts.hidden)
         self.lb, self.ub, self.integ = [1.0] * h, [np.inf] * h, [1] * h
-        self.cols, rows = {}, _Rows()
-        for name in self.nodes:
-            self._add_node(name, rows)
-        present = set(self.nodes)
-        for parent, kids in model.relations:
-            if parent in present and all(c in present for c in kids):
-                for j in range(1 + len(self.cols[parent][1])):
-                    coeffs = defaultdict(float, {self._col(parent, j): 1.0})
-                    for c in kids:
-                        coeffs[self._col(c, j)] -= 1.0
-                    rows.add(coeffs, 0.0, 0.0)
-        for name in self.nodes:
-            self._add_entries(name, rows)
+        rows = _Rows()
+        self.cols = self._block(fam, rows)
+        self.others = {f: self._block(f, rows) for f in model.links.get(fam, ()) if f != fam}
+        if self.others:
+            _link_rows(self, rows)
         self.hidden_cells = [n for n in self.nodes
                              if not any(k in model.nodes[n].entries for k in self.keys)]
         self.prog, self.keep, self.fixed = _reduce(rows.program(self.lb, self.ub, self.integ), h)
@@ -46,50 +41,62 @@ class _Family:
         self.where[self.keep] = np.arange(len(self.keep))
         self.solver = None
 
+    def _block(self, fam, rows):
+        """The columns and rows of one family: {group: (answer count, [option counts]
+        or [total])}."""
+        keys, cols = self.model.families[fam], {}
+        scale = self.model.specs[keys[0]].get("scale")
+        for name in _nodes(self.model, fam):
+            cols[name] = self._add_node(name, keys, scale, rows)
+        for parent, kids in self.model.relations:
+            if parent in cols and all(c in cols for c in kids):
+                for j in range(1 + len(cols[parent][1])):
+                    coeffs = defaultdict(float, {_col(cols, parent, j): 1.0})
+                    for c in kids:
+                        coeffs[_col(cols, c, j)] -= 1.0
+                    rows.add(coeffs, 0.0, 0.0)
+        for name in cols:
+            self._add_entries(name, keys, cols, rows)
+        return cols
+
     def _new(self, lb, ub, whole):
         self.lb.append(lb)
         self.ub.append(ub)
         self.integ.append(int(whole))
         return len(self.lb) - 1
 
-    def _col(self, name, j):
-        return self.cols[name][0] if j == 0 else self.cols[name][1][j - 1]
-
-    def _add_node(self, name, rows):
+    def _add_node(self, name, keys, scale, rows):
         node = self.model.nodes[name]
-        answers = {e["n"] for k in self.keys for e in node.entries.get(k, [])}
+        answers = {e["n"] for k in keys for e in node.entries.get(k, [])}
         if len(answers) > 1:
-            raise ValueError(f"{name}: the measures of {self.fam} give different answer counts")
+            fam = self.model.specs[keys[0]]["family"]
+            raise ValueError(f"{name}: the measures of {fam} give different answer counts")
         cap = np.inf if node.n is None else float(node.n)
         n_col = self._new(*((answers.pop(),) * 2 if answers else (0.0, cap)), True)
         if node.n is None:
             rows.add({n_col: 1.0, self.counts.index[name]: -1.0}, -np.inf, 0.0)
-        if self.scale:
-            vals = [self._new(0.0, np.inf, True) for _ in self.scale]
+        if scale:
+            vals = [self._new(0.0, np.inf, True) for _ in scale]
             rows.add({n_col: -1.0, **{c: 1.0 for c in vals}}, 0.0, 0.0)
         else:
-            spec = self.model.specs[self.keys[0]]
+            spec = self.model.specs[keys[0]]
             vals = [self._new(-np.inf, np.inf, spec.get("integral", False))]
             rows.add({vals[0]: 1.0, n_col: -spec["lo"]}, 0.0, np.inf)
             rows.add({vals[0]: 1.0, n_col: -spec["hi"]}, -np.inf, 0.0)
-        self.cols[name] = (n_col, vals)
+        return n_col, vals
 
-    def _add_entries(self, name, rows):
-        for key in self.keys:
+    def _add_entries(self, name, keys, cols, rows):
+        for key in keys:
             spec = self.model.specs[key]
-            whole = bool(self.scale) or spec.get("integral", False)
+            whole = bool(spec.get("scale")) or spec.get("integral", False)
             for entry in self.model.nodes[name].entries.get(key, []):
                 interval = _interval(self.model.banding, spec, entry)
                 low, high = _total_bounds(interval, entry["n"], whole)
-                rows.add(self.expr(name, key), low, high)
+                rows.add(_expr(self.model, cols, name, key), low, high)
 
     def expr(self, name, key):
         """A measure's total in a group, as {column: coefficient}."""
-        vals = self.cols[name][1]
-        if not self.scale:
-            return {vals[0]: 1.0}
-        weights = self.model.specs[key]["weights"]
-        return {c: float(w) for c, w in zip(vals, weights, strict=True) if w}
+        return _expr(self.model, self.cols, name, key)
 
     def task(self, sizes, cost=None, lb=None, ub=None):
         """(cost, lb, ub) on the reduced program from full-column dicts, hidden sizes
@@ -123,6 +130,64 @@ class _Family:
         full = self.fixed.copy()
         full[self.keep] = x
         return full
+
+
+def _nodes(model, fam):
+    return sorted(n for n, node in model.nodes.items() if fam in node.families)
+
+
+def _col(cols, name, j):
+    return cols[name][0] if j == 0 else cols[name][1][j - 1]
+
+
+def _expr(model, cols, name, key):
+    vals, spec = cols[name][1], model.specs[key]
+    if not spec.get("scale"):
+        return {vals[0]: 1.0}
+    return {c: float(w) for c, w in zip(vals, spec["weights"], strict=True) if w}
+
+
+def _link_rows(fam, rows):
+    """In every group, a component's total S (the sum of its students' scores) against
+    its m items' keyed totals T_i: a student who answered every item adds m times their
+    score to m S and the same to the T_i together; one scored on fewer answers A adds
+    (m - A) times their own mean more to m S; one not scored (fewer than `need` answers)
+    adds nothing to S and up to need - 1 answers to the T_i. With N_C scored students,
+    N_i answers to item i and n students, whatever the answers:
+        (m N_C - sum N_i) lo - u <= m S - sum T_i <= (m N_C - sum N_i) hi + u,
+    u = (n - N_C)(need - 1)(hi - lo): what the unscored students' answers can move it.
+    Every count is a column (a hidden one a variable), so the rows hold in every group,
+    shown or hidden; everyone answering everything makes m S = sum T_i exactly."""
+    model = fam.model
+    linked = model.links[fam.fam]
+    blocks = {f: fam.cols if f == fam.fam else fam.others[f] for f in linked}
+    comp, items = linked[0], linked[1:]
+    spec = model.specs[model.families[comp][0]]
+    m, lo, hi = len(items), spec["lo"], spec["hi"]
+    slack = (spec["need"] - 1) * (hi - lo)
+    means = [_mean_key(model, f) for f in items]
+    for name in blocks[comp]:
+        if not all(name in blocks[f] for f in items):
+            continue
+        n_c, (total,) = blocks[comp][name]
+        base = defaultdict(float, {total: float(m)})
+        for f, key in zip(items, means, strict=True):
+            for col, w in _expr(model, blocks[f], name, key).items():
+                base[col] -= w
+        size = model.nodes[name].n
+        size_col = None if size is not None else fam.counts.index[name]
+        for end, sign in ((lo, 1.0), (hi, -1.0)):
+            coeffs = defaultdict(float, base)
+            coeffs[n_c] -= end * m + sign * slack
+            for f in items:
+                coeffs[blocks[f][name][0]] += end
+            bound = -sign * slack * size if size is not None else 0.0
+            if size_col is not None:
+                coeffs[size_col] += sign * slack
+            if sign > 0:
+                rows.add(coeffs, bound, np.inf)
+            else:
+                rows.add(coeffs, -np.inf, bound)
 
 
 def _interval(banding, spec, entry):

@@ -96,12 +96,29 @@ class _Model:
         self.families = defaultdict(list)
         for key, spec in sorted(self.specs.items()):
             self.families[spec["family"]].append(key)
+        self.links = self._links()
+
+    def _links(self):
+        """Family -> the families programmed with it: a component score and its items
+        (`disclosure._component_links`), when every item publishes its option shares and
+        mean; each family of such a set is audited over the whole set's program."""
+        links = {}
+        for spec in self.specs.values():
+            items = spec.get("items") or []
+            if not items or any(_mean_key(self, fam) is None for fam in items):
+                continue
+            linked = (spec["family"], *items)
+            links.update(dict.fromkeys(linked, linked))
+        return links
 
     def _add_unit(self, pub, rels, name_of):
         families = {spec["family"] for spec in pub.get("measures", {}).values()}
         for key, spec in pub.get("measures", {}).items():
-            if self.specs.setdefault(key, spec) != spec:
+            known = self.specs.setdefault(key, spec)
+            if _scale(known) != _scale(spec):
                 raise ValueError(f"measure {key} has different scales in two publications")
+            if "items" in spec:  # a publication made before components named their items
+                self.specs[key] = spec
         for key, entry in pub["groups"].items():
             node = self.nodes.setdefault(name_of(key), _Node(name_of(key), None, {}, set()))
             node.families |= families
@@ -165,3 +182,15 @@ def _ranges(values):
             parts.append(f"{start}" if start == v else f"{start}-{v}")
             start = None
     return ", ".join(parts)
+
+
+def _scale(spec):
+    """A measure's scale, without the component-to-items link (older publications have
+    none; the link is the instrument's, the same in every publication)."""
+    return {k: v for k, v in spec.items() if k not in ("items", "need")}
+
+
+def _mean_key(model, fam):
+    """The key of an item family's mean over its options (keyed weights), or None."""
+    return next((k for k in model.families.get(fam, ())
+                 if model.specs[k]["kind"] == "mean" and model.specs[k].get("scale")), None)

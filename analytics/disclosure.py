@@ -59,10 +59,15 @@ class Group:
 @dataclass(frozen=True)
 class ItemScale:
     """How an item's mean and % favorable follow from its raw options: `reverse` when the
-    mean is over keyed values lo + hi - raw; `favorable` the keyed values counted favorable."""
+    mean is over keyed values lo + hi - raw; `favorable` the keyed values counted favorable.
+    `component` names the component score ("component:<component>") the item is part of,
+    and `min_share` the share of the component's items a student must answer to be scored
+    (analytics.aggregation): the audit links the component's total to its items' totals."""
 
     reverse: bool
     favorable: frozenset
+    component: str = ""
+    min_share: float = 0.0
 
 
 @dataclass
@@ -158,7 +163,24 @@ def measure_specs(groups, items=None):
             specs[key] = _generic_spec(key, measure, key)
     for fam, roles in parts.items():
         specs.update(_item_specs(fam, roles, groups, sample, (items or {}).get(fam[5:])))
+    _component_links(specs, items or {})
     return specs
+
+
+def _component_links(specs, items):
+    """A component score's spec names its items (their families) and how many of them a
+    student must answer to be scored: a student's score is the mean of their answered
+    keyed items, so the component's total is tied to the items' totals, and the audit
+    models that tie (`audit_family`). Published: the instrument is public."""
+    for key, spec in specs.items():
+        if not key.startswith("component:"):
+            continue
+        scales = [(f"item:{item}", scale) for item, scale in sorted(items.items())
+                  if scale.component == key and f"item:{item}:mean" in specs]
+        if scales:
+            share = max(s.min_share for _, s in scales)
+            spec["items"] = [fam for fam, _ in scales]
+            spec["need"] = max(1, math.ceil(share * len(scales) - 1e-9))
 
 
 def _generic_spec(key, measure, family):

@@ -118,7 +118,10 @@ def digest(value):
 def series_setup(series):
     spec = aggregation.Spec.for_instrument(series.instrument)
     bands = [b for b in series.demographics if b in ("gender", "home_language")]
-    items = {i.key: disclosure.ItemScale(reverse=i.reverse, favorable=frozenset(i.favorable))
+    component = {i.key: f"component:{name}" for name, infos in spec.components.items()
+                 for i in infos}
+    items = {i.key: disclosure.ItemScale(reverse=i.reverse, favorable=frozenset(i.favorable),
+                                         component=component[i.key], min_share=spec.min_share)
              for i in spec.items}
     return spec, bands, items
 
