@@ -28,10 +28,11 @@ Conditions, for every small hidden cell (fewer than k respondents or answers):
     scale, which a shown value's band would have hidden (rule 4).
 Every range reported wide is witnessed by whole-number solutions of everything
 published; the other hidden sizes are held at one consistent choice meanwhile,
-which can only narrow ranges: errors fall on the side of a finding. Not modelled:
-links between different measures other than an item's own mean, % favorable and
-options (a component score as the mean of its items), and the whole-number grain of
-decimal answers (component scores are treated as continuous).
+which can only narrow ranges: errors fall on the side of a finding.
+A component score is tied to its items' totals in every group (`audit_family._link_rows`:
+exact when everyone answered everything, within what partial and unscored students can
+move it otherwise). Not modelled: other links between different measures, and the
+whole-number grain of decimal answers (component scores are treated as continuous).
 """
 
 from __future__ import annotations
