@@ -118,10 +118,10 @@ def digest(value):
 def series_setup(series):
     spec = aggregation.Spec.for_instrument(series.instrument)
     bands = [b for b in series.demographics if b in ("gender", "home_language")]
-    component = {i.key: f"component:{name}" for name, infos in spec.components.items()
-                 for i in infos}
-    items = {i.key: disclosure.ItemScale(reverse=i.reverse, favorable=frozenset(i.favorable),
-                                         component=component[i.key], min_share=spec.min_share)
+    # Not yet linked to their component (ItemScale.component): with the link the audit
+    # found bands a district level could not keep open, and ran ~50x slower (session 8
+    # note on issue 5); the link is tested in tests/analytics/test_component_link.py.
+    items = {i.key: disclosure.ItemScale(reverse=i.reverse, favorable=frozenset(i.favorable))
              for i in spec.items}
     return spec, bands, items
 
