@@ -61,13 +61,16 @@ def counts_key(counts):
 def family_key(model, fam, counts_digest):
     """Everything a family's program and findings are computed from, besides the
     witnesses: its groups' sizes and shown entries, which of its hidden cells are
-    checked and known small, the relations, its scales, k and the banding."""
-    keys = model.families[fam]
-    names = sorted(n for n, node in model.nodes.items() if fam in node.families)
-    rows = [(n, model.nodes[n].n, [model.nodes[n].entries.get(k) for k in keys],
-             model.checked(n, keys), model.sure(n)) for n in names]
-    return digest(fam, counts_digest, model.k, model.banding, model.relations, rows,
-                  [(k, model.specs[k]) for k in keys])
+    checked and known small, the relations, its scales, k and the banding; and the
+    same of the families linked to it (`_Model.links`), whose columns its program holds."""
+    rows, scales = [], []
+    for linked in model.links.get(fam, (fam,)):
+        keys = model.families[linked]
+        names = sorted(n for n, node in model.nodes.items() if linked in node.families)
+        rows.append([(n, model.nodes[n].n, [model.nodes[n].entries.get(k) for k in keys],
+                      model.checked(n, keys), model.sure(n)) for n in names])
+        scales.append([(k, model.specs[k]) for k in keys])
+    return digest(fam, counts_digest, model.k, model.banding, model.relations, rows, scales)
 
 
 class Lazy:

@@ -117,7 +117,7 @@ class _Model:
             known = self.specs.setdefault(key, spec)
             if _scale(known) != _scale(spec):
                 raise ValueError(f"measure {key} has different scales in two publications")
-            if "items" in spec:  # a publication made before components named their items
+            if "items" in spec:  # keep the link where an older publication has none
                 self.specs[key] = spec
         for key, entry in pub["groups"].items():
             node = self.nodes.setdefault(name_of(key), _Node(name_of(key), None, {}, set()))

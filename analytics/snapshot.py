@@ -118,9 +118,9 @@ def digest(value):
 def series_setup(series):
     spec = aggregation.Spec.for_instrument(series.instrument)
     bands = [b for b in series.demographics if b in ("gender", "home_language")]
-    # Not yet linked to their component (ItemScale.component): with the link the audit
-    # found bands a district level could not keep open, and ran ~50x slower (session 8
-    # note on issue 5); the link is tested in tests/analytics/test_component_link.py.
+    # Items are not yet linked to their component (ItemScale.component, min_share): with
+    # the link a district level could not keep a school's band open and the audit ran
+    # about 50x slower (docs/design.md, "A component score is tied to its items").
     items = {i.key: disclosure.ItemScale(reverse=i.reverse, favorable=frozenset(i.favorable))
              for i in spec.items}
     return spec, bands, items

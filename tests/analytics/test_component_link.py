@@ -203,3 +203,27 @@ def test_the_true_answers_satisfy_every_row_of_every_family_with_skipped_items(p
     out = publish(groups, decision, K)
     assert audit(out, rels, K, small=decision.small) == []
     assert_truth_fits(out, rels, {g.key: g for g in groups})
+
+
+def test_a_memo_reuses_nothing_whose_linked_family_changed():
+    """Suppression's rounds reuse a family's findings while its program is unchanged
+    (`audit_memo.family_key`); a linked family's program holds its component's other
+    items, so showing more of another item must make it be audited afresh."""
+    import copy
+
+    from analytics.audit import AuditMemo
+
+    groups, rels = build(two_classes(), dims=("class",), n_items=3)
+    decision = suppress(groups, rels, K, items=UNLINKED)
+    shown = publish(groups, decision, K)
+    shown["measures"] = measure_specs(groups, LINKED)
+    less = copy.deepcopy(shown)  # the school's Q0 hidden too: Q1's own numbers the same
+    for key in list(less["groups"]["school"]["measures"]):
+        if key.startswith("item:Q0:"):
+            less["groups"]["school"]["measures"][key] = {"suppressed": True, "reason": "x"}
+    memo = AuditMemo()
+    earlier = audit(less, rels, K, small=decision.small, memo=memo)
+    fresh = audit(shown, rels, K, small=decision.small)
+    assert {f.measure for f in fresh} - {f.measure for f in earlier}  # Q0 pins more
+    reused = audit(shown, rels, K, small=decision.small, memo=memo)
+    assert sorted(map(repr, reused)) == sorted(map(repr, fresh))
