@@ -40,8 +40,16 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .audit_bands import _band_findings
-from .audit_family import _Family
-from .audit_memo import AuditMemo, Lazy, built, counts_key, family_key, witnesses_key
+from .audit_family import _Family, _Program
+from .audit_memo import (
+    AuditMemo,
+    Lazy,
+    built,
+    counts_key,
+    family_key,
+    memo_values,
+    witnesses_key,
+)
 from .audit_model import DEFAULT_BANDING, Finding, _Model
 from .audit_sizes import _count_findings, _Counts, _witnesses
 from .audit_values import _value_findings
@@ -94,30 +102,57 @@ def _audit_model(model, values, memo=None):
     counts = _Counts(model)
     sizes = counts_key(counts) if memo is not None else None
     families, keys = _families(model, counts, sizes)
-    witnesses = _witnesses(model, counts, families, values, memo, keys, sizes)
+    witnesses = _witnesses(model, counts, _one_per_program(model, families), values, memo,
+                           keys, sizes)
     findings = _count_findings(model, counts, witnesses)
     if values and (witnesses.found or not counts.hidden):
         seen = witnesses_key(witnesses) if memo is not None else None
-        for fam in families:
-            findings += _reuse(memo, "values", (keys[fam], seen),
-                               lambda fam=fam: _value_findings(_fresh(fam), witnesses))
+        for fam, name in zip(families, model.families, strict=True):
+            own = None if memo is None else (family_key(model, name, sizes, alone=True), seen)
+            findings += memo_values(memo, (keys[fam], seen), own,
+                                    lambda fam=fam: _value_findings(_fresh(fam), witnesses))
     if values:
-        for fam in families:
-            findings += _reuse(memo, "bands", keys[fam],
-                               lambda fam=fam: _band_findings(built(fam), counts))
+        for fams in _by_program(model, families):
+            findings += _reuse(memo, "bands", tuple(keys[f] for f in fams),
+                               lambda fams=fams: _band_findings([built(f) for f in fams],
+                                                                counts))
     return findings
 
 
 def _families(model, counts, sizes):
     """The families' programs and their memo keys (`sizes`: the sizes program's digest,
-    None without a memo). With a memo a family is built only when a result of it is not
-    stored (`audit_memo.family_key`)."""
+    None without a memo). The families of a linked set share one program (`_Program`).
+    With a memo a family is built only when a result of it is not stored
+    (`audit_memo.family_key`)."""
+    programs = {}
+
+    def program(fam):
+        linked = model.links.get(fam, (fam,))
+        if linked not in programs:
+            programs[linked] = Lazy(lambda: _Program(model, counts, linked))
+        return programs[linked]
+
     if sizes is None:
-        families = [_Family(model, counts, fam) for fam in model.families]
+        families = [_Family(model, counts, fam, built(program(fam))) for fam in model.families]
         return families, dict.fromkeys(families)
-    families = [Lazy(lambda fam=fam: _Family(model, counts, fam)) for fam in model.families]
+    families = [Lazy(lambda fam=fam: _Family(model, counts, fam, built(program(fam))))
+                for fam in model.families]
     return families, {f: family_key(model, fam, sizes)
                       for f, fam in zip(families, model.families, strict=True)}
+
+
+def _by_program(model, families):
+    """The families grouped by the program they share (a linked set, or one family)."""
+    groups = {}
+    for fam, name in zip(families, model.families, strict=True):
+        groups.setdefault(model.links.get(name, (name,)), []).append(fam)
+    return list(groups.values())
+
+
+def _one_per_program(model, families):
+    """One family of each shared program: the families of a linked set accept the same
+    witnesses (their program is one), so one asks for all."""
+    return [fams[0] for fams in _by_program(model, families)]
 
 
 def _fresh(fam):

@@ -12,7 +12,7 @@ from .audit_model import EPS, Finding, _where
 # ------------------------------------------------------------------------ (c) bands
 
 
-def _band_findings(fam, counts):
+def _band_findings(fams, counts):
     """(c) A shown value published as a band ("10% or less", "3.70 or more") must stay
     a band: what is published must leave possible both the band's end (nobody, or
     everyone, at that answer: 0% / 100%, or the end of the scale) and a value one
@@ -22,17 +22,18 @@ def _band_findings(fam, counts):
     nothing (rule 4: a unanimous group never shows 100% or 0%). Exact: a band is open
     when whole-number solutions of everything published witness both values (found
     for many bands at once, `_prove`); for any other band, the least and the greatest
-    total its measure can have decide, and are reported."""
-    entries = _banded(fam)
+    total its measure can have decide, and are reported. `fams`: the families of one
+    program (`audit_family._Program`, a family or a linked set), checked together."""
+    entries = {at: (fam, entry) for fam in fams for at, entry in _banded(fam).items()}
     if not entries:
         return []
-    prog = _joint(counts, [fam])
+    prog = _joint(counts, [fams[0]])
     solver, out = _Solver(prog), []
-    ends = {at: _band_end(fam.model.specs[at[1]], entry) for at, entry in entries.items()}
+    ends = {at: _band_end(fam.model.specs[at[1]], entry) for at, (fam, entry) in entries.items()}
     proven = _prove(solver, prog, {
         (at, side): (*_linear(fam, prog, fam.expr(*at)), *_target(*ends[at], side))
-        for at in entries for side in ("end", "off")})
-    for (name, key), entry in sorted(entries.items()):
+        for at, (fam, _) in entries.items() for side in ("end", "off")})
+    for (name, key), (fam, entry) in sorted(entries.items(), key=lambda e: e[0]):
         if ((name, key), "end") in proven and ((name, key), "off") in proven:
             continue
         rng = _expr_range(fam, solver, prog, fam.expr(name, key))

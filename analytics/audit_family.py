@@ -14,32 +14,23 @@ from .audit_model import EPS, _mean_key, mean_places, top_share
 # ------------------------------------------------------------------------ families
 
 
-class _Family:
-    """One family of measures (an item's mean, % favorable and option shares, or one
-    other measure) over every group, as a program. Columns: the hidden sizes, then per
-    group its answer count and either its count per option (items) or its total. A
-    family linked to others (a component score and its items: `_Model.links`) carries
-    their columns too (`others`), with the rows tying a component's total to its items'
-    totals in each group (`_link_rows`); its findings are about its own measures."""
+class _Program:
+    """The program of a set of families audited together (a component score and its
+    items: `_Model.links`; else one family): columns the hidden sizes, then each
+    family's block (`_block`), with the rows tying a component's total to its items'
+    totals in each group (`_link_rows`). Built once, shared by the set's families."""
 
-    def __init__(self, model, counts, fam):
-        self.model, self.counts, self.fam = model, counts, fam
-        self.keys = model.families[fam]
-        self.scale = model.specs[self.keys[0]].get("scale")
-        self.nodes = _nodes(model, fam)
+    def __init__(self, model, counts, fams):
+        self.model, self.counts, self.fams = model, counts, fams
         h = len(counts.hidden)
         self.lb, self.ub, self.integ = [1.0] * h, [np.inf] * h, [1] * h
         rows = _Rows()
-        self.cols = self._block(fam, rows)
-        self.others = {f: self._block(f, rows) for f in model.links.get(fam, ()) if f != fam}
-        if self.others:
-            _link_rows(self, rows)
-        self.hidden_cells = [n for n in self.nodes
-                             if not any(k in model.nodes[n].entries for k in self.keys)]
+        self.blocks = {f: self._block(f, rows) for f in fams}
+        if len(fams) > 1:
+            _link_rows(model, counts, self.blocks, fams, rows)
         self.prog, self.keep, self.fixed = _reduce(rows.program(self.lb, self.ub, self.integ), h)
         self.where = np.full(len(self.lb), -1)
         self.where[self.keep] = np.arange(len(self.keep))
-        self.solver = None
 
     def _block(self, fam, rows):
         """The columns and rows of one family: {group: (answer count, [option counts]
@@ -94,6 +85,27 @@ class _Family:
                 low, high = _total_bounds(interval, entry["n"], whole)
                 rows.add(_expr(self.model, cols, name, key), low, high)
 
+
+class _Family:
+    """One family of measures (an item's mean, % favorable and option shares, or one
+    other measure) over every group, as a program: the program of its linked set
+    (`_Program`, shared with the set's other families, given or built here), with its
+    own columns `cols` ({group: (answer count, [option counts] or [total])}); its
+    findings are about its own measures."""
+
+    def __init__(self, model, counts, fam, program=None):
+        self.model, self.counts, self.fam = model, counts, fam
+        self.program = program or _Program(model, counts, model.links.get(fam, (fam,)))
+        self.keys = model.families[fam]
+        self.scale = model.specs[self.keys[0]].get("scale")
+        self.nodes = _nodes(model, fam)
+        self.cols = self.program.blocks[fam]
+        self.hidden_cells = [n for n in self.nodes
+                             if not any(k in model.nodes[n].entries for k in self.keys)]
+        self.prog, self.keep, self.fixed = self.program.prog, self.program.keep, self.program.fixed
+        self.where = self.program.where
+        self.solver = None
+
     def expr(self, name, key):
         """A measure's total in a group, as {column: coefficient}."""
         return _expr(self.model, self.cols, name, key)
@@ -147,7 +159,7 @@ def _expr(model, cols, name, key):
     return {c: float(w) for c, w in zip(vals, spec["weights"], strict=True) if w}
 
 
-def _link_rows(fam, rows):
+def _link_rows(model, counts, blocks, linked, rows):
     """In every group, a component's total S (the sum of its students' scores) against
     its m items' keyed totals T_i: a student who answered every item adds m times their
     score to m S and the same to the T_i together; one scored on fewer answers A adds
@@ -158,9 +170,6 @@ def _link_rows(fam, rows):
     u = (n - N_C)(need - 1)(hi - lo): what the unscored students' answers can move it.
     Every count is a column (a hidden one a variable), so the rows hold in every group,
     shown or hidden; everyone answering everything makes m S = sum T_i exactly."""
-    model = fam.model
-    linked = model.links[fam.fam]
-    blocks = {f: fam.cols if f == fam.fam else fam.others[f] for f in linked}
     comp, items = linked[0], linked[1:]
     spec = model.specs[model.families[comp][0]]
     m, lo, hi = len(items), spec["lo"], spec["hi"]
@@ -175,7 +184,7 @@ def _link_rows(fam, rows):
             for col, w in _expr(model, blocks[f], name, key).items():
                 base[col] -= w
         size = model.nodes[name].n
-        size_col = None if size is not None else fam.counts.index[name]
+        size_col = None if size is not None else counts.index[name]
         for end, sign in ((lo, 1.0), (hi, -1.0)):
             coeffs = defaultdict(float, base)
             coeffs[n_c] -= end * m + sign * slack

@@ -24,6 +24,7 @@ class AuditMemo:
 
     def __init__(self):
         self.accepts, self.values, self.bands = {}, {}, {}
+        self.values_clean = {}  # (own key, witnesses) -> True: found nothing (`memo_values`)
         self.witnesses = None  # (sizes program digest, the last round's witnesses)
 
     def get(self, store, key):
@@ -58,19 +59,39 @@ def counts_key(counts):
     return digest(tuple(counts.hidden), p.A, p.rlo, p.rhi, p.lb, p.ub, p.integ)
 
 
-def family_key(model, fam, counts_digest):
+def family_key(model, fam, counts_digest, alone=False):
     """Everything a family's program and findings are computed from, besides the
     witnesses: its groups' sizes and shown entries, which of its hidden cells are
     checked and known small, the relations, its scales, k and the banding; and the
-    same of the families linked to it (`_Model.links`), whose columns its program holds."""
+    same of the families linked to it (`_Model.links`), whose columns its program holds
+    (`alone`: of the family only, for `memo_values`)."""
     rows, scales = [], []
-    for linked in model.links.get(fam, (fam,)):
+    for linked in (fam,) if alone else model.links.get(fam, (fam,)):
         keys = model.families[linked]
         names = sorted(n for n, node in model.nodes.items() if linked in node.families)
         rows.append([(n, model.nodes[n].n, [model.nodes[n].entries.get(k) for k in keys],
                       model.checked(n, keys), model.sure(n)) for n in names])
         scales.append([(k, model.specs[k]) for k in keys])
     return digest(fam, counts_digest, model.k, model.banding, model.relations, rows, scales)
+
+
+def memo_values(memo, key, own, compute):
+    """A family's (b) findings: reused when its whole program and the witnesses are
+    those of an earlier round (`key`); and, when an earlier round found none with the
+    family's own entries and cells the same and the same witnesses (`own`), none. The
+    second holds because within one `suppress` call the rounds only hide more: with
+    the same sizes program a linked family can only have lost entries, which widens
+    every range and unanimity and size it could narrow, so no finding can appear."""
+    if memo is None:
+        return compute()
+    found = memo.values.get(key)
+    if found is None and memo.values_clean.get(own):
+        found = []
+    if found is None:
+        found = memo.values[key] = compute()
+    if not found:
+        memo.values_clean[own] = True
+    return list(found)
 
 
 class Lazy:

@@ -90,23 +90,36 @@ class Repair:
 
     def _fallback(self, finding):
         """Nothing next to the leak is left to hide: hide the family (for a size, the
-        group) in the largest shown group, parents first, and say so. Repeated, this
-        ends with everything hidden, which the audit always accepts."""
+        group) in the largest shown group, parents first, and say so; once the family is
+        hidden everywhere it can be, the families linked to it (its component score, then
+        the component's other items: `_linked`), whose numbers can carry the leak.
+        Repeated, this ends with everything hidden, which the audit always accepts."""
         why = f"last resort: {finding}"
         fam = self._fam(finding.measure) if finding.measure else None
         parents = {p for p, _ in self.relations}
-        order = sorted(self.by, key=lambda g: (g not in self.top, g not in parents,
-                                               -self.by[g].n, g))
-        for key in order:
-            if key in self.fixed or key in self.decision.hidden_groups:
-                continue
-            if fam in self.fams and not self.cell_hidden(key, fam):
-                self.decision.notes.append(f"{fam} hidden for {key}: {why}")
-                return self.hide_cell(key, fam, why)
-            if fam not in self.fams:
+        order = [g for g in sorted(self.by, key=lambda g: (g not in self.top, g not in parents,
+                                                            -self.by[g].n, g))
+                 if g not in self.fixed and g not in self.decision.hidden_groups]
+        if fam not in self.fams:
+            for key in order[:1]:
                 self.decision.notes.append(f"{key} hidden: {why}")
                 return self.hide_group(key, why)
+            return False
+        for each in self._linked(fam):
+            for key in order:
+                if not self.cell_hidden(key, each):
+                    self.decision.notes.append(f"{each} hidden for {key}: {why}")
+                    return self.hide_cell(key, each, why)
         return False
+
+    def _linked(self, fam):
+        """The family, then those the audit programs with it: an item's component score
+        and the component's other items, or a component's items."""
+        for spec in self.decision.specs.values():
+            items = spec.get("items") or []
+            if fam == spec["family"] or fam in items:
+                return [fam] + [f for f in (spec["family"], *items) if f != fam]
+        return [fam]
 
     def _fam(self, key):
         return self.decision.specs[key]["family"] if key in self.decision.specs else key

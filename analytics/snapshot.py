@@ -118,10 +118,12 @@ def digest(value):
 def series_setup(series):
     spec = aggregation.Spec.for_instrument(series.instrument)
     bands = [b for b in series.demographics if b in ("gender", "home_language")]
-    # Items are not yet linked to their component (ItemScale.component, min_share): with
-    # the link a district level could not keep a school's band open and the audit ran
-    # about 50x slower (docs/design.md, "A component score is tied to its items").
-    items = {i.key: disclosure.ItemScale(reverse=i.reverse, favorable=frozenset(i.favorable))
+    # Each item knows its component: the audit ties a component score to its items
+    # (docs/design.md, "A component score is tied to its items in the audit").
+    component = {i.key: f"component:{name}" for name, infos in spec.components.items()
+                 for i in infos}
+    items = {i.key: disclosure.ItemScale(reverse=i.reverse, favorable=frozenset(i.favorable),
+                                         component=component[i.key], min_share=spec.min_share)
              for i in spec.items}
     return spec, bands, items
 
@@ -196,14 +198,18 @@ def exact_unit(group, k, spec_measures, label="exact"):
 
 def _suppress_part(inp, progress):
     """Suppression with the series' bands, dropping bands (finest last) when no pattern
-    can protect every cell with them: coarser breakdowns rather than nothing. Robust to
-    the school's totals becoming known (`exact_school`) when that is possible."""
+    can protect every cell with them: coarser breakdowns rather than nothing. A part of
+    a district-wide wave is made robust to its school's totals becoming known
+    (`exact_school`: the district level implies them) when that is possible; a school's
+    own series publishes no level above the school, so it is not asked to be."""
     bands, dropped = list(inp.bands), []
+    district_wide = inp.wave.series.district_id is not None
     while True:
         groups, relations, spreads = school_unit(inp, bands)
         progress(40, "suppressing")
         specs = disclosure.measure_specs(groups, inp.items) if groups else {}
-        for links in (exact_school(groups, inp.k, specs), None):
+        exact = exact_school(groups, inp.k, specs) if district_wide else None
+        for links in ([exact] if exact is not None else []) + [None]:
             also, same = links or ((), ())
             try:
                 decision = disclosure.suppress(groups, relations, inp.k, items=inp.items,

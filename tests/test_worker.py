@@ -9,6 +9,7 @@ from analytics.models import PublishRun, Snapshot
 from analytics.publishing import request_publish
 from surveys import services
 from surveys.models import Response
+from tests.analytics.dashboard_seed import closed_alike_district_wave
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -44,22 +45,8 @@ def test_a_real_worker_publishes_a_closed_wave(world, celery_worker_process):
 def test_a_real_worker_fans_a_district_wave_out_per_school(world, celery_worker_process):
     """publish_wave -> one publish_school task per school (through Redis) -> the task
     completing the set enqueues publish_finish; the snapshot lists every part."""
-    from datetime import date
-
+    wave = closed_alike_district_wave(world)
     admin = world["district_admin"]
-    series = services.create_series(None, district=world["district"], by=admin,
-                                    name="District pulse", instrument=world["instrument"])
-    wave = services.create_wave(series, by=admin, label="Autumn", season="autumn",
-                                starts_on=date(2026, 10, 1))
-    services.open_wave(wave, by=admin)
-    rows = []
-    for cg, year in ((world["classes"]["7A"], 7), (world["other_class"], 9)):
-        session = services.open_session(wave, cg, by=admin)
-        rows += [Response(client_id=uuid.uuid4(), wave=wave, session=session, class_group=cg,
-                          school=cg.school, year_level=year, v01=1 + i % 4, v02=2 + i % 3,
-                          v03=3, v04=1 + i % 2, v05=3, v06=1 + (i * 7) % 4) for i in range(20)]
-    Response.objects.bulk_create(rows)
-    services.close_wave(wave, by=admin)
     run = request_publish(wave, by=admin)
     deadline = time.time() + 120
     while time.time() < deadline:

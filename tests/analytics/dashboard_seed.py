@@ -98,3 +98,24 @@ def publish_district_wave(world, seed=5):
     wave.refresh_from_db()
     assert School.objects.filter(district=district).count() == 2
     return wave
+
+
+def closed_alike_district_wave(world):
+    """A closed district-wide pulse wave over Hilltop's 7A and Lakeside's 9Z, 20
+    students each, all answering every item in the same few patterns: a district of
+    two single-class schools (tests/test_worker.py, tests/analytics/test_district_publish.py)."""
+    admin = world["district_admin"]
+    series = services.create_series(None, district=world["district"], by=admin,
+                                    name="District pulse", instrument=world["instrument"])
+    wave = services.create_wave(series, by=admin, label="Autumn", season="autumn",
+                                starts_on=date(2026, 10, 1))
+    services.open_wave(wave, by=admin)
+    rows = []
+    for cg, year in ((world["classes"]["7A"], 7), (world["other_class"], 9)):
+        session = services.open_session(wave, cg, by=admin)
+        rows += [Response(client_id=uuid.uuid4(), wave=wave, session=session, class_group=cg,
+                          school=cg.school, year_level=year, v01=1 + i % 4, v02=2 + i % 3,
+                          v03=3, v04=1 + i % 2, v05=3, v06=1 + (i * 7) % 4) for i in range(20)]
+    Response.objects.bulk_create(rows)
+    services.close_wave(wave, by=admin)
+    return wave

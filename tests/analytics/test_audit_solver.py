@@ -62,7 +62,7 @@ def test_the_band_prover_finds_exactly_the_pinned_bands():
             counts = _Counts(model)
             for fam in model.families:
                 family = _Family(model, counts, fam)
-                got = {(f.group, f.measure) for f in audit_bands._band_findings(family, counts)}
+                got = {(f.group, f.measure) for f in audit_bands._band_findings([family], counts)}
                 assert got == exact_band_findings(family, counts)
                 pinned += len(got)
     assert pinned > 0  # the cases do pin some bands
@@ -76,7 +76,7 @@ def test_a_one_class_school_pins_its_bands_and_the_prover_says_so():
     counts = _Counts(model)
     family = _Family(model, counts, "item:Q0")
     assert exact_band_findings(family, counts) == {
-        (f.group, f.measure) for f in audit_bands._band_findings(family, counts)}
+        (f.group, f.measure) for f in audit_bands._band_findings([family], counts)}
 
 
 def test_without_milp_the_solver_returns_only_real_whole_solutions(monkeypatch):

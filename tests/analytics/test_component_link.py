@@ -135,11 +135,11 @@ def test_suppression_with_the_link_leaves_no_band_the_attacker_can_pin():
 
 def truth(model, counts, fam, by):
     """Every column of a family's program at the true values."""
-    n = len(fam.lb)
+    n = len(fam.fixed)
     x = [0.0] * n
     for i, name in enumerate(counts.hidden):
         x[i] = by[name].n
-    for block_fam, cols in [(fam.fam, fam.cols), *fam.others.items()]:
+    for block_fam, cols in fam.program.blocks.items():
         keys = model.families[block_fam]
         for name, (n_col, vals) in cols.items():
             measures = by[name].measures

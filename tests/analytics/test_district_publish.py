@@ -18,6 +18,7 @@ from surveys import services
 from surveys.models import ClassGroup, Response, School
 
 from ..conftest import Role, make_user
+from .dashboard_seed import closed_alike_district_wave
 
 
 @pytest.fixture
@@ -229,3 +230,23 @@ def test_a_series_belongs_to_a_school_or_a_district_not_both(world):
     with pytest.raises(IntegrityError), transaction.atomic():
         Series.objects.create(school=world["school"], district=world["district"], name="x",
                               instrument=world["instrument"])
+
+
+def test_a_district_hides_its_component_score_when_with_its_schools_it_pins_an_item(world):
+    """Two single-class schools whose students all answered every item alike: the
+    district's two-decimal score for a component, with the schools' own scores, gives a
+    school's sum of that component's item totals (the audit's component link), and with
+    the items' shares pins a "10% or less" band. Nothing else at the district level is
+    left to hide, so suppression's last resort hides the district's component score."""
+    wave = closed_alike_district_wave(world)
+    publish(wave.id)
+    snap = latest_snapshot(wave)
+    district = snap.audit["published"]["groups"]["district"]
+    assert district["measures"]["component:perceptions"].get("suppressed")
+    assert any("component:perceptions hidden for district: last resort" in note
+               for note in snap.audit["notes"])
+    parts = list(SnapshotPart.objects.filter(wave=wave).select_related("school"))
+    also = [(dict(p.published, unit=p.school.public_id), p.relations) for p in parts]
+    same = [((0, f"school:{p.school.public_id}"), (i, "school"))
+            for i, p in enumerate(parts, start=1)]
+    assert audit(snap.audit["published"], snap.audit["relations"], also=also, same=same) == []
