@@ -108,9 +108,10 @@ def _audit_model(model, values, memo=None):
     if values and (witnesses.found or not counts.hidden):
         seen = witnesses_key(witnesses) if memo is not None else None
         for fam, name in zip(families, model.families, strict=True):
-            own = None if memo is None else (family_key(model, name, sizes, alone=True), seen)
-            findings += memo_values(memo, (keys[fam], seen), own,
-                                    lambda fam=fam: _value_findings(_fresh(fam), witnesses))
+            findings += memo_values(
+                memo, (keys[fam], seen),
+                lambda name=name: (family_key(model, name, sizes, alone=True), seen),
+                lambda fam=fam: _value_findings(_fresh(fam), witnesses))
     if values:
         for fams in _by_program(model, families):
             findings += _reuse(memo, "bands", tuple(keys[f] for f in fams),
@@ -127,7 +128,7 @@ def _families(model, counts, sizes):
     programs = {}
 
     def program(fam):
-        linked = model.links.get(fam, (fam,))
+        linked = model.linked(fam)
         if linked not in programs:
             programs[linked] = Lazy(lambda: _Program(model, counts, linked))
         return programs[linked]
@@ -145,7 +146,7 @@ def _by_program(model, families):
     """The families grouped by the program they share (a linked set, or one family)."""
     groups = {}
     for fam, name in zip(families, model.families, strict=True):
-        groups.setdefault(model.links.get(name, (name,)), []).append(fam)
+        groups.setdefault(model.linked(name), []).append(fam)
     return list(groups.values())
 
 

@@ -95,7 +95,7 @@ class _Family:
 
     def __init__(self, model, counts, fam, program=None):
         self.model, self.counts, self.fam = model, counts, fam
-        self.program = program or _Program(model, counts, model.links.get(fam, (fam,)))
+        self.program = program or _Program(model, counts, model.linked(fam))
         self.keys = model.families[fam]
         self.scale = model.specs[self.keys[0]].get("scale")
         self.nodes = _nodes(model, fam)

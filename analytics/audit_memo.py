@@ -66,7 +66,7 @@ def family_key(model, fam, counts_digest, alone=False):
     same of the families linked to it (`_Model.links`), whose columns its program holds
     (`alone`: of the family only, for `memo_values`)."""
     rows, scales = [], []
-    for linked in (fam,) if alone else model.links.get(fam, (fam,)):
+    for linked in (fam,) if alone else model.linked(fam):
         keys = model.families[linked]
         names = sorted(n for n, node in model.nodes.items() if linked in node.families)
         rows.append([(n, model.nodes[n].n, [model.nodes[n].entries.get(k) for k in keys],
@@ -78,19 +78,20 @@ def family_key(model, fam, counts_digest, alone=False):
 def memo_values(memo, key, own, compute):
     """A family's (b) findings: reused when its whole program and the witnesses are
     those of an earlier round (`key`); and, when an earlier round found none with the
-    family's own entries and cells the same and the same witnesses (`own`), none. The
+    family's own entries and cells the same and the same witnesses (`own()`, digested
+    only when `key` misses), none. The
     second holds because within one `suppress` call the rounds only hide more: with
     the same sizes program a linked family can only have lost entries, which widens
     every range and unanimity and size it could narrow, so no finding can appear."""
     if memo is None:
         return compute()
     found = memo.values.get(key)
-    if found is None and memo.values_clean.get(own):
-        found = []
     if found is None:
-        found = memo.values[key] = compute()
-    if not found:
-        memo.values_clean[own] = True
+        alone = own()
+        found = [] if memo.values_clean.get(alone) else compute()
+        memo.values[key] = found
+        if not found:
+            memo.values_clean[alone] = True
     return list(found)
 
 

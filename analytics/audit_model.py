@@ -103,13 +103,14 @@ class _Model:
         (`disclosure._component_links`), when every item publishes its option shares and
         mean; each family of such a set is audited over the whole set's program."""
         links = {}
-        for spec in self.specs.values():
-            items = spec.get("items") or []
-            if not items or any(_mean_key(self, fam) is None for fam in items):
-                continue
-            linked = (spec["family"], *items)
-            links.update(dict.fromkeys(linked, linked))
+        for linked in linked_sets(self.specs):
+            if all(_mean_key(self, fam) is not None for fam in linked[1:]):
+                links.update(dict.fromkeys(linked, linked))
         return links
+
+    def linked(self, fam):
+        """The families programmed together with `fam` (itself first if alone)."""
+        return self.links.get(fam, (fam,))
 
     def _add_unit(self, pub, rels, name_of):
         families = {spec["family"] for spec in pub.get("measures", {}).values()}
@@ -182,6 +183,12 @@ def _ranges(values):
             parts.append(f"{start}" if start == v else f"{start}-{v}")
             start = None
     return ", ".join(parts)
+
+
+def linked_sets(specs):
+    """(component family, *its item families) for every component spec that names its
+    items (`disclosure._component_links`)."""
+    return [(spec["family"], *spec["items"]) for spec in specs.values() if spec.get("items")]
 
 
 def _scale(spec):

@@ -5,6 +5,8 @@ costs; a band the rest pins is opened within its group first. A mixin of
 
 from __future__ import annotations
 
+from .audit_model import linked_sets
+
 TOLERANCE = 1e-6
 
 
@@ -101,10 +103,10 @@ class Repair:
                                                             -self.by[g].n, g))
                  if g not in self.fixed and g not in self.decision.hidden_groups]
         if fam not in self.fams:
-            for key in order[:1]:
-                self.decision.notes.append(f"{key} hidden: {why}")
-                return self.hide_group(key, why)
-            return False
+            if not order:
+                return False
+            self.decision.notes.append(f"{order[0]} hidden: {why}")
+            return self.hide_group(order[0], why)
         for each in self._linked(fam):
             for key in order:
                 if not self.cell_hidden(key, each):
@@ -115,10 +117,9 @@ class Repair:
     def _linked(self, fam):
         """The family, then those the audit programs with it: an item's component score
         and the component's other items, or a component's items."""
-        for spec in self.decision.specs.values():
-            items = spec.get("items") or []
-            if fam == spec["family"] or fam in items:
-                return [fam] + [f for f in (spec["family"], *items) if f != fam]
+        for linked in linked_sets(self.decision.specs):
+            if fam in linked:
+                return [fam] + [f for f in linked if f != fam]
         return [fam]
 
     def _fam(self, key):

@@ -209,7 +209,7 @@ def _suppress_part(inp, progress):
         progress(40, "suppressing")
         specs = disclosure.measure_specs(groups, inp.items) if groups else {}
         exact = exact_school(groups, inp.k, specs) if district_wide else None
-        for links in ([exact] if exact is not None else []) + [None]:
+        for links in [exact, None] if exact is not None else [None]:
             also, same = links or ((), ())
             try:
                 decision = disclosure.suppress(groups, relations, inp.k, items=inp.items,
