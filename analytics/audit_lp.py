@@ -12,6 +12,10 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from .audit_model import EPS
 
 DIVE_STEPS = 25  # relaxations a dive may solve before `milp` is asked
+# A failed dive costs up to DIVE_STEPS relaxations, more than `milp` itself on a
+# linked program of a thousand columns, where most dives fail; a solver stops diving
+# once its failed dives outnumber its successful ones by DIVE_GIVE_UP (docs/performance.md).
+DIVE_GIVE_UP = 1
 
 # ------------------------------------------------------------------------ programs
 
@@ -54,6 +58,7 @@ class _Solver:
 
     def __init__(self, prog):
         self.prog, self.whole, self.highs = prog, prog.integ > 0, _warm_highs(prog)
+        self.dives = 0  # successful dives minus failed ones (`_dive`)
 
     def solve(self, cost, lb, ub, enough=None, exact=True):
         """An optimal whole solution, or None if there is none. With `exact=False`, any
@@ -69,9 +74,10 @@ class _Solver:
             bound, r = (cost @ x + 1e-7) if exact else np.inf, self._round(x)
             if self._takes(r, lb, ub, cost, bound, enough):
                 return r
-            if enough is not None or not cost.any() or not exact:
+            if (enough is not None or not cost.any() or not exact) and self.dives > -DIVE_GIVE_UP:
                 r = self._dive(cost, x, lb, ub,
                                lambda r: self._takes(r, lb, ub, cost, bound, enough))
+                self.dives += 1 if r is not None else -1
                 if r is not None:
                     return r
         return _solve(self.prog, cost, lb, ub) if exact else None
