@@ -31,6 +31,7 @@ class _Program:
         self.prog, self.keep, self.fixed = _reduce(rows.program(self.lb, self.ub, self.integ), h)
         self.where = np.full(len(self.lb), -1)
         self.where[self.keep] = np.arange(len(self.keep))
+        self.lone = {}  # witness -> `audit_values._lone_table`, shared by the set's items
 
     def _block(self, fam, rows):
         """The columns and rows of one family: {group: (answer count, [option counts]

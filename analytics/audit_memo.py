@@ -6,11 +6,15 @@ Stored, each under a digest of everything it is computed from: whether a family
 accepts a witness (sizes), and each family's findings of (b) (with the witnesses)
 and (c). Reuse changes no result: acceptance is exact, and each family's findings
 are computed by a solver created for them alone, so the same program and witnesses
-give the same findings in any audit. An audit with a memo therefore reports what
-one without it reports (tests/analytics/test_audit_memo.py); the gate in
-`analytics.snapshot` audits without one all the same. (The witnesses aim at sizes
-the relaxation of every family meets, so a round that changes a family may move
-them, and then the (b) findings of every family are computed again.)
+give the same findings in any audit. Two things make a repair round's audit differ
+from one without a memo in (b): it keeps the last round's witnesses (`audit_sizes._kept`),
+and a family that found nothing is taken as clean when only its linked partners lost
+entries (`memo_values`). `disclosure.suppress` therefore closes with an audit in `exact`
+mode: witnesses found afresh and neither shortcut, only results computed from the same
+inputs reused, which reports what an audit without a memo reports
+(tests/analytics/test_audit_memo.py). (The witnesses aim at sizes the relaxation of
+every family meets, so a round that changes a family may move them, and then the (b)
+findings of every family are computed again.)
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class AuditMemo:
         self.accepts, self.values, self.bands = {}, {}, {}
         self.values_clean = {}  # (own key, witnesses) -> True: found nothing (`memo_values`)
         self.witnesses = None  # (sizes program digest, the last round's witnesses)
+        self.exact = False  # the closing audit: reuse only what was computed from the same inputs
 
     def get(self, store, key):
         return store.get(key)
@@ -79,17 +84,19 @@ def memo_values(memo, key, own, compute):
     """A family's (b) findings: reused when its whole program and the witnesses are
     those of an earlier round (`key`); and, when an earlier round found none with the
     family's own entries and cells the same and the same witnesses (`own()`, digested
-    only when `key` misses), none. The
-    second holds because within one `suppress` call the rounds only hide more: with
-    the same sizes program a linked family can only have lost entries, which widens
-    every range and unanimity and size it could narrow, so no finding can appear."""
+    only when `key` misses), none, except in the closing audit (`exact`). The second
+    holds because within one `suppress` call the rounds only hide more: with the same
+    sizes program a linked family can only have lost entries, which widens every range
+    and unanimity and size it could narrow, so no finding can appear. Only computed
+    findings are stored under `key`."""
     if memo is None:
         return compute()
     found = memo.values.get(key)
     if found is None:
         alone = own()
-        found = [] if memo.values_clean.get(alone) else compute()
-        memo.values[key] = found
+        if memo.values_clean.get(alone) and not memo.exact:
+            return []
+        found = memo.values[key] = compute()
         if not found:
             memo.values_clean[alone] = True
     return list(found)
@@ -126,7 +133,7 @@ def witnesses_key(witnesses):
 
 def audit_digest(published, relations, k, also=(), same=(), small=()):
     """A digest of everything an audit is given: a decision whose `audited` equals the
-    digest of what is about to be written passed a full audit (memo-free) of exactly
+    digest of what is about to be written passed a full audit (`AuditMemo.exact`) of exactly
     that (`analytics.snapshot` audits again whatever else it writes)."""
     plain = {"published": published, "relations": relations, "k": k, "also": also,
              "same": same, "small": sorted(map(repr, small or ()))}

@@ -7,6 +7,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from .audit_family import _Family
 from .audit_lp import _joint, _Solver
 from .audit_model import EPS, MEAN_STEP, PERCENT_STEP, Finding, _where
 
@@ -90,43 +91,96 @@ def _other_fits(fam, cell, sizes, answer):
 def _lone_cells(fam, cells, witnesses, ranges):
     """Cells of groups of size 1 in some witness, checked together per witness (those
     with most such groups first); returns the cells left for `_cell_by_cell`."""
-    index, rest = fam.counts.index, list(cells)
-    for w in sorted(witnesses.found, key=lambda w: -int(np.sum(w == 1))):
-        here = [c for c in rest if c in index and w[index[c]] == 1]
+    rest = list(cells)
+    for w in _lone_order(witnesses):
+        here = _lone_at(fam, rest, w)
         if here:
-            _merge(ranges, _lone(fam, here, w))
+            _merge(ranges, _lone_shared(fam, here, w, witnesses) if fam.scale
+                   else _lone_generic(fam, here, w))
             rest = [c for c in rest if c not in here]
     return rest
 
 
+def _lone_order(witnesses):
+    return sorted(witnesses.found, key=lambda w: -int(np.sum(w == 1)))
+
+
+def _lone_at(fam, cells, w):
+    index = fam.counts.index
+    return [c for c in cells if c in index and w[index[c]] == 1]
+
+
+def _lone_shared(fam, cells, w, witnesses):
+    """`_lone` at witness w for the cells of every item of a linked set at once (they
+    share one program: `audit_family._Program`), computed once per audit by a solver of
+    its own and kept on the program. The same answers as each item's own `_lone`: the
+    proven answers are exact either way."""
+    table = fam.program.lone.get(w.tobytes())
+    if table is None:
+        table = fam.program.lone[w.tobytes()] = _lone_table(fam, w, witnesses)
+    if any((fam.fam, c) not in table for c in cells):
+        return _lone(fam, cells, w)
+    return _lone_ranges(fam, {c: table[(fam.fam, c)] for c in cells})
+
+
+def _lone_table(fam, w, witnesses):
+    """{(family, cell): answers one respondent there can give} for the checked hidden
+    cells of every item of fam's program that `_lone_cells` checks at witness w."""
+    order, pairs = _lone_order(witnesses), []
+    for name in fam.program.fams:
+        other = fam if name == fam.fam else _Family(fam.model, fam.counts, name, fam.program)
+        if not other.scale:
+            continue
+        strict = [c for c in other.hidden_cells if fam.model.checked(c, other.keys)]
+        for c in _lone_at(other, strict, w):  # the cells `_lone_cells` leaves to w
+            i = other.counts.index[c]
+            if next(v for v in order if v[i] == 1).tobytes() == w.tobytes():
+                pairs.append((other, c))
+    runner = _Family(fam.model, fam.counts, fam.fam, fam.program)
+    return {(f.fam, c): got for (f, c), got in _lone_pairs(runner, pairs, w).items()}
+
+
 def _lone(fam, cells, sizes, cap=False):
-    """What a cell answered by one respondent can show. Items: per answer, one program
-    asks every cell still unproven to hold it at once; cells that get it are proven and
-    the rest asked again, until a program proves none (then none can hold it)."""
+    """What a cell answered by one respondent can show (`_lone_pairs` for one item;
+    `cap`: each cell held to at most one answer, one cell at a time)."""
     if not fam.scale:
         return _lone_generic(fam, cells, sizes)
     ub = {fam.cols[c][0]: 1.0 for c in cells} if cap else None
-    proven = {c: set() for c in cells}
-    for j in range(len(fam.scale)):
-        todo = [c for c in cells if j not in proven[c]]
-        while todo:
-            task = fam.task(sizes, {fam.cols[c][1][j]: -1.0 for c in todo}, ub=ub)
-            x = fam.run([task], lambda x, todo=todo, j=j: _holds_answer(fam, todo, j, x))[0]
-            if x is None:
-                break
-            for c in cells:
-                n_col, vals = fam.cols[c]
-                if round(x[n_col]) == 1:
-                    proven[c].add(int(np.argmax([x[v] for v in vals])))
-            if all(j not in proven[c] for c in todo):
-                break
-            todo = [c for c in todo if j not in proven[c]]
+    got = _lone_pairs(fam, [(fam, c) for c in cells], sizes, ub)
+    return _lone_ranges(fam, {c: answers for (_, c), answers in got.items()})
+
+
+def _lone_ranges(fam, proven):
     return {c: {key: _spread([fam.model.specs[key]["weights"][j] for j in got])
                 for key in fam.keys} for c, got in proven.items() if got}
 
 
-def _holds_answer(fam, cells, j, x):
-    return any(round(x[fam.cols[c][0]]) == 1 and x[fam.cols[c][1][j]] > 0.5 for c in cells)
+def _lone_pairs(runner, pairs, sizes, ub=None):
+    """The answers each (item family, cell) pair of one respondent can give: per answer,
+    one program (solved by `runner`, whose program holds every pair's columns) asks every
+    pair still unproven to hold it at once; pairs that get it are proven and the rest
+    asked again, until a program proves none (then none can hold it: its solution is
+    optimal)."""
+    proven = {p: set() for p in pairs}
+    for j in range(max((len(f.scale) for f, _ in pairs), default=0)):
+        todo = [(f, c) for f, c in pairs if j < len(f.scale) and j not in proven[(f, c)]]
+        while todo:
+            task = runner.task(sizes, {f.cols[c][1][j]: -1.0 for f, c in todo}, ub=ub)
+            x = runner.run([task], lambda x, todo=todo, j=j: _holds_answer(todo, j, x))[0]
+            if x is None:
+                break
+            for f, c in pairs:
+                n_col, vals = f.cols[c]
+                if round(x[n_col]) == 1:
+                    proven[(f, c)].add(int(np.argmax([x[v] for v in vals])))
+            if all(j not in proven[p] for p in todo):
+                break
+            todo = [p for p in todo if j not in proven[p]]
+    return proven
+
+
+def _holds_answer(pairs, j, x):
+    return any(round(x[f.cols[c][0]]) == 1 and x[f.cols[c][1][j]] > 0.5 for f, c in pairs)
 
 
 def _lone_generic(fam, cells, sizes):

@@ -330,15 +330,17 @@ def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=()
 
 def _audit_round(state, groups, relations, k, also, same, values, memo):
     """One round's audit (sizes only until they pass, then everything) with the memo;
-    when it finds nothing, a full audit without it, since the rounds keep their
-    witnesses (`audit_sizes._kept`). What passes that is marked with its digest."""
+    when it finds nothing, a full audit with the memo in exact mode (fresh witnesses,
+    only results computed from the same inputs reused: `audit_memo`), since the rounds
+    keep their witnesses (`audit_sizes._kept`). What passes that is marked with its digest."""
     published, small = publish(groups, state.decision, k), state.decision.small
     findings = audit(published, relations, k, also=also, same=same, values=values,
                      small=small, memo=memo)
     if findings or not values:
         return findings
-    memo.witnesses = None
-    findings = audit(published, relations, k, also=also, same=same, small=small)
+    memo.witnesses, memo.exact = None, True
+    findings = audit(published, relations, k, also=also, same=same, small=small, memo=memo)
+    memo.exact = False
     if not findings:
         state.decision.audited = audit_digest(published, relations, k, also, same, small)
     return findings

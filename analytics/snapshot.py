@@ -253,9 +253,9 @@ def build_part(inp, progress=lambda pct, step: None):
 
 def gate(published, relations, k, decision, also=(), same=()):
     """The audit that refuses a snapshot, whatever produced the decision: `suppress`
-    ends with a full audit (no memo) of what it decided, and records its digest; a
-    publication with that digest passed exactly this audit, and any other is audited
-    here, in full."""
+    ends with a full audit (`AuditMemo.exact`: what an audit without a memo finds) of
+    what it decided, and records its digest; a publication with that digest passed
+    exactly this audit, and any other is audited here, in full."""
     if decision.audited and decision.audited == disclosure.audit_digest(
             published, relations, k, also, same, decision.small):
         return []

@@ -2,8 +2,9 @@
 `suppress`, the audit with the memo rules out exactly the sizes (a) and pins exactly
 the bands (c) a full audit of the same publication does, while auditing fewer
 families; its values (b) are looked at the last round's witnesses, so `suppress` ends
-with a full audit (no memo), and the snapshot's gate trusts only a publication whose
-digest that audit passed."""
+with a closing audit at fresh witnesses that reuses only results computed from the same
+inputs (the same findings as an audit without a memo), and the snapshot's gate trusts
+only a publication whose digest that audit passed."""
 
 import random
 
@@ -43,16 +44,15 @@ def test_every_repair_round_rules_out_and_pins_what_a_full_audit_does(monkeypatc
         computed[-1] += 1
         return real_values(fam, witnesses)
 
-    def both(published, relations, k=None, **kw):
+    def both(published, relations, k=None, memo=None, **kw):
+        closing = memo is not None and memo.exact
         computed.append(0)
-        found = audit(published, relations, k, **kw)
-        if kw.pop("memo", None) is None:
-            rounds.append(("full", plain(found)))
-            return found
+        found = audit(published, relations, k, memo=memo, **kw)
         reused = computed[-1]
         computed.append(0)
         full = audit(published, relations, k, **kw)
-        rounds.append((plain(found), plain(full), reused, computed[-1]))
+        rounds.append(("closing" if closing else "round", plain(found), plain(full), reused,
+                       computed[-1]))
         return found
 
     monkeypatch.setattr(audit_module, "_value_findings", counting)
@@ -61,17 +61,20 @@ def test_every_repair_round_rules_out_and_pins_what_a_full_audit_does(monkeypatc
         groups, rels = school(seed)
         decision = disclosure.suppress(groups, rels, K, items=ITEMS)
         published = disclosure.publish(groups, decision, K)
-        assert rounds[-1] == ("full", [])  # the last audit: full, and it passed
+        assert rounds[-1][:3] == ("closing", [], [])  # the last audit: closing, and it passed
         assert decision.audited == disclosure.audit_digest(published, rels, K, (), (),
                                                            decision.small)
         assert audit(published, rels, K, small=decision.small) == []
-    memo_rounds = [r for r in rounds if r[0] != "full"]
+    closing = [r for r in rounds if r[0] == "closing"]
+    assert all(with_memo == full for _, with_memo, full, _, _ in closing)  # every finding
+    assert any(reused < full_count for _, _, _, reused, full_count in closing)
+    memo_rounds = [r for r in rounds if r[0] == "round"]
     assert len(memo_rounds) >= 6
-    for with_memo, full, _, _ in memo_rounds:
+    for _, with_memo, full, _, _ in memo_rounds:
         exact = [f for f in with_memo if f[2] in ("count", "band")]
         assert exact == [f for f in full if f[2] in ("count", "band")]
-    assert any(reused < full_count for _, _, reused, full_count in memo_rounds)
-    assert any(with_memo for with_memo, _, _, _ in memo_rounds)  # some round found something
+    assert any(reused < full_count for _, _, _, reused, full_count in memo_rounds)
+    assert any(with_memo for _, with_memo, _, _, _ in memo_rounds)  # some round found something
 
 
 def test_the_gate_trusts_only_the_publication_the_full_audit_passed(monkeypatch):

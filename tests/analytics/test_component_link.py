@@ -227,3 +227,36 @@ def test_a_memo_reuses_nothing_whose_linked_family_changed():
     assert {f.measure for f in fresh} - {f.measure for f in earlier}  # Q0 pins more
     reused = audit(shown, rels, K, small=decision.small, memo=memo)
     assert sorted(map(repr, reused)) == sorted(map(repr, fresh))
+
+
+# ------------------------------------------- one respondent's answers, found per set
+
+
+def test_the_lone_answers_of_a_linked_set_found_together_are_each_items_own():
+    """`audit_values._lone_shared` asks the lone cells of every item of a component at
+    once; what each cell can answer must be what the item's own `_lone` finds."""
+    from analytics import audit_values as values
+    from analytics.audit_family import _Program
+    from analytics.audit_sizes import _witnesses
+    from tests.analytics.test_audit_memo import school
+
+    items = {f"Q{i}": ItemScale(False, frozenset({3, 4}), "component:perceptions")
+             for i in range(2)}
+    compared = 0
+    for seed in range(3):
+        groups, rels = school(seed)
+        decision = suppress(groups, rels, K, items=items)
+        model = _Model([(publish(groups, decision, K), rels)], [0], (), K, decision.small)
+        counts, linked = _Counts(model), model.linked("item:Q0")
+        program = _Program(model, counts, linked)
+        witnesses = _witnesses(model, counts, [_Family(model, counts, linked[0], program)], True)
+        for name in linked[1:]:
+            fam = _Family(model, counts, name, program)
+            rest = [c for c in fam.hidden_cells if model.checked(c, fam.keys)]
+            for w in values._lone_order(witnesses):
+                here = values._lone_at(fam, rest, w)
+                own = values._lone(_Family(model, counts, name, program), here, w)
+                assert values._lone_shared(fam, here, w, witnesses) == own
+                compared += sum(1 for c in here if own.get(c))
+                rest = [c for c in rest if c not in here]
+    assert compared >= 20
