@@ -46,14 +46,16 @@ def _unanimous(fam, cells, witnesses):
         return []
     sizes = witnesses.found[0] if witnesses.found else np.zeros(0)
     sample, out = fam.run([fam.task(sizes)])[0], []
+    alike = _alike(fam, cells, sample) if fam.scale and sample is not None else {}
+    fits = _others_fit(fam, alike, sizes)
     for c in cells:
         n_col, vals = fam.cols[c]
         if sample is None or sample[n_col] < 1:
             continue  # a cell that may hold no answer shows no unanimous answer
         if fam.scale:
-            j = int(np.argmax(sample[vals]))
-            if sum(sample[v] > 0.5 for v in vals) > 1 or _other_fits(fam, c, sizes, j):
+            if c not in alike or c in fits:
                 continue
+            j = alike[c]
             key = next((k for k in fam.keys if fam.model.specs[k]["weights"] == [
                 int(i == j) for i in range(len(vals))]), fam.keys[0])
         else:
@@ -66,18 +68,42 @@ def _unanimous(fam, cells, witnesses):
     return out
 
 
+def _alike(fam, cells, sample):
+    """{cell: the one answer everyone in it gave in the sample solution}, for the cells
+    whose answers there are all one option."""
+    out = {}
+    for c in cells:
+        n_col, vals = fam.cols[c]
+        if sample[n_col] >= 1 and sum(sample[v] > 0.5 for v in vals) == 1:
+            out[c] = int(np.argmax(sample[vals]))
+    return out
+
+
+def _others_fit(fam, alike, sizes):
+    """The cells of `alike` ({cell: answer}) in which some solution has another answer:
+    one program asks every cell not yet shown to for any other answer at once, until its
+    solution shows none (it is then optimal: no cell left can have one)."""
+    fits, todo = set(), dict(alike)
+
+    def differs(x, cells):
+        return {c for c in cells
+                if sum(x[v] for j, v in enumerate(fam.cols[c][1]) if j != alike[c]) > 0.5}
+
+    while todo:
+        cost = {v: -1.0 for c, a in todo.items() for j, v in enumerate(fam.cols[c][1]) if j != a}
+        x = fam.run([fam.task(sizes, cost)], lambda x, now=tuple(todo): bool(differs(x, now)))[0]
+        got = set() if x is None else differs(x, todo)
+        if not got:
+            return fits
+        fits |= got
+        todo = {c: a for c, a in todo.items() if c not in got}
+    return fits
+
+
 def _other_fits(fam, cell, sizes, answer):
-    """Whether some solution (with answers in the cell) has one differing from `answer`
-    (an option index, or for a continuous measure the end value found)."""
+    """For a continuous measure: whether some solution (with answers in the cell) has a
+    mean departing from `answer`, the end value found."""
     n_col, vals = fam.cols[cell]
-    if fam.scale:
-        cost = {v: -1.0 for j, v in enumerate(vals) if j != answer}
-
-        def differs(x):
-            return sum(x[v] for j, v in enumerate(vals) if j != answer) > 0.5
-
-        x = fam.run([fam.task(sizes, cost, {n_col: 1.0})], differs)[0]
-        return x is not None and differs(x)
     sign = 1.0 if answer > fam.model.specs[fam.keys[0]]["lo"] + EPS else -1.0
 
     def departs(x):

@@ -13,8 +13,8 @@ from tests.conftest import INSTRUMENTS, build_world, fresh
 
 def built_once(module_rows, publish):
     """The world and what `publish(world)` returns, built once for the module in
-    conftest.module_rows: only for modules whose tests never change what is published
-    (no second publication, no update of its rows)."""
+    conftest.module_rows (what a test changes is undone after it: CONTRIBUTING.md,
+    "Test fixtures for speed")."""
     with module_rows():
         world = build_world(load_file(INSTRUMENTS / "belonging-pulse-1.0.yaml"))
         return world, publish(world)

@@ -120,18 +120,25 @@ def exact_fixed_ranges(fam, cell_counts, sizes):
     return out
 
 
+def naive_audit(seed):
+    """A 5-class school with only its small cells hidden: the audit's sizes program,
+    families and witness sizes."""
+    from analytics.audit_sizes import _witnesses
+
+    groups, rels = school(seed, classes=5)
+    decision = naive(groups)
+    model = _Model([(publish(groups, decision, K), rels)], [0], (), K, decision.small)
+    counts = _Counts(model)
+    families = [_Family(model, counts, fam) for fam in model.families]
+    return counts, families, _witnesses(model, counts, families, True)
+
+
 def test_fixed_count_ranges_are_wide_or_exact():
     from analytics import audit_values
-    from analytics.audit_sizes import _witnesses
 
     checked = narrow = 0
     for seed in range(4):
-        groups, rels = school(seed, classes=5)
-        decision = naive(groups)
-        model = _Model([(publish(groups, decision, K), rels)], [0], (), K, decision.small)
-        counts = _Counts(model)
-        families = [_Family(model, counts, fam) for fam in model.families]
-        witnesses = _witnesses(model, counts, families, True)
+        counts, families, witnesses = naive_audit(seed)
         for family in families:
             cells = [c for c in family.hidden_cells if c in counts.index]
             sizes = {c: audit_values._sizes_for(family, witnesses, c) for c in cells}
@@ -148,3 +155,26 @@ def test_fixed_count_ranges_are_wide_or_exact():
                     narrow += 1
                     assert np.allclose(mine, (low, high))  # a narrow range is the exact one
     assert checked and narrow
+
+
+def test_another_answer_fits_exactly_where_milp_finds_one():
+    """`audit_values._others_fit` asks many cells at once whether a solution gives one
+    of them another answer than the sample's; each cell's answer is checked by `milp`."""
+    from analytics import audit_values
+
+    fits = lone = 0
+    for seed in range(4):
+        counts, families, witnesses = naive_audit(seed)
+        sizes = witnesses.found[0]
+        for family in (f for f in families if f.scale):
+            sample = family.run([family.task(sizes)])[0]
+            alike = audit_values._alike(family, family.hidden_cells, sample)
+            got = audit_values._others_fit(family, alike, sizes)
+            for c, answer in alike.items():
+                n_col, vals = family.cols[c]
+                cost = {v: -1.0 for j, v in enumerate(vals) if j != answer}
+                x = _solve(family.prog, *family.task(sizes, cost, {n_col: 1.0}))
+                other = x is not None and -(np.asarray(family.task(sizes, cost)[0]) @ x) > 0.5
+                assert (c in got) == other, (seed, family.fam, c)
+                fits, lone = fits + other, lone + (not other)
+    assert fits and lone  # both answers occur

@@ -1,7 +1,12 @@
 """The wave dashboard's page cache (analytics/dashboard_cache.py): a body rendered for one
 viewer's scope is never served to a viewer with other rights, a page from the cache is
 the page a miss renders, and a new snapshot is rendered afresh. Real PostgreSQL and
-Django's configured cache (local memory in the tests)."""
+Django's configured cache (local memory in the tests).
+
+The world and one published core wave are built once for the module
+(conftest.module_rows): what a test adds or changes (a teacher, a snapshot, a school's
+name, a district wave) is rolled back with its transaction, and the cache is emptied
+around each test, so every test starts from the wave as published."""
 
 import re
 
@@ -12,9 +17,9 @@ from django.test.utils import CaptureQueriesContext
 
 from analytics.models import Snapshot
 from tests.analytics.dashboard_seed import publish_core_waves, publish_district_wave
-from tests.conftest import Role, make_user
+from tests.conftest import Role, fresh, make_user
 
-from .dashboard_pages import dashboard_url, parse
+from .dashboard_pages import built_once, dashboard_url, fresh_world, parse
 
 pytestmark = pytest.mark.django_db
 
@@ -26,9 +31,20 @@ def empty_cache():
     cache.clear()
 
 
+@pytest.fixture(scope="module")
+def published(module_rows):
+    """The world and one published core wave, built once for this module."""
+    return built_once(module_rows, lambda world: publish_core_waves(world, count=1)[-1])
+
+
 @pytest.fixture
-def wave1(world):
-    return publish_core_waves(world, count=1)[-1]
+def world(db, published):
+    return fresh_world(published)
+
+
+@pytest.fixture
+def wave1(db, published):
+    return fresh(published[1])
 
 
 def get(client, user, url):

@@ -2,7 +2,11 @@
 builds one part per school (its own suppression and audit) and then the district
 level (the district and each school as a row), audited together with every part; the
 snapshot appears only when all of it is written, and a rerun after a failure reuses
-the parts already written."""
+the parts already written.
+
+The tests here build and publish waves of their own. Those that only read the one
+publication of `fielded` (its parts and district level, the audit of all of it, what
+each role gets) are in test_district_published.py, published once for that module."""
 
 import uuid
 from datetime import date
@@ -23,6 +27,10 @@ from .dashboard_seed import closed_alike_district_wave
 
 @pytest.fixture
 def district_wave(world):
+    return open_district_wave(world)
+
+
+def open_district_wave(world):
     """Riverside's district-wide wave over Hilltop (3 classes), Lakeside (1 class) and
     two small schools with fewer than k responses each."""
     district, admin = world["district"], world["district_admin"]
@@ -62,49 +70,17 @@ def sizes_for(world, brook=6, creek=9):
 
 @pytest.fixture
 def fielded(world, district_wave):
-    field(district_wave, world["district_admin"], sizes_for(world), np.random.default_rng(11))
-    services.close_wave(district_wave, by=world["district_admin"])
-    return district_wave
+    return field_and_close(world, district_wave)
+
+
+def field_and_close(world, wave):
+    field(wave, world["district_admin"], sizes_for(world), np.random.default_rng(11))
+    services.close_wave(wave, by=world["district_admin"])
+    return wave
 
 
 def groups_of(data):
     return {g["key"]: g for g in data["groups"]}
-
-
-def strip_basis(components):
-    return {key: {f: v for f, v in c.items() if f != "sd_of"} for key, c in components.items()}
-
-
-def test_a_district_wave_publishes_a_part_per_school_and_the_district_level(world, fielded):
-    snap = publish(fielded.id)
-    parts = {p.school.name: p for p in snap.parts.select_related("school")}
-    assert set(parts) == {"Hilltop", "Lakeside", "Brookside", "Creekside"}
-    assert groups_of(parts["Hilltop"].data)["school"]["n"] == 49
-    assert groups_of(parts["Lakeside"].data)["school"]["n"] == 25
-    assert groups_of(parts["Brookside"].data)["school"]["suppressed"]
-    district = groups_of(snap.data)
-    assert snap.data["level"] == "district"
-    rows = {g["label"]: g for g in snap.data["groups"] if g["kind"] == "school"}
-    assert rows["Hilltop"]["n"] == 49 and rows["Lakeside"]["n"] == 25
-    assert rows["Brookside"]["suppressed"] and rows["Creekside"]["suppressed"]
-    # The two small schools together hold 15, enough that subtracting the shown schools
-    # from the district leaves every size under k possible for each: the total is shown.
-    assert district["district"]["n"] == 49 + 25 + 6 + 9
-    # The school rows show exactly what each school's own part shows; only the name of
-    # the group whose SD it is differs ("school" in the part, the school's key here).
-    row, own = rows["Hilltop"]["components"], groups_of(parts["Hilltop"].data)["school"][
-        "components"]
-    assert strip_basis(row) == strip_basis(own)
-    assert {c.get("sd_of") for c in own.values()} <= {"school", None}
-    # The same holds for every measure the audit sees: the district level never hides a
-    # value a part shows (that would hide nothing) and hides all that a part hides.
-    for name in ("Hilltop", "Lakeside"):
-        part = parts[name]
-        own = part.published["groups"]["school"]["measures"]
-        row = snap.audit["published"]["groups"][f"school:{part.school.public_id}"]["measures"]
-        assert row == own
-    fielded.refresh_from_db()
-    assert fielded.status == "published"
 
 
 def everything_published(snap):
@@ -115,22 +91,6 @@ def everything_published(snap):
     same = [((0, f"school:{p.school.public_id}"), (i, "school"))
             for i, p in enumerate(parts, start=1)]
     return snap.audit["published"], snap.audit["relations"], also, same, snap.audit["small"]
-
-
-def test_subtracting_schools_from_the_district_recovers_nothing(world, fielded):
-    snap = publish(fielded.id)
-    pub, rels, also, same, small = everything_published(snap)
-    assert audit(pub, rels, snap.data["k"], also=also, same=same, small=small) == []
-    # The check can fail: were Creekside's size shown beside the district total, the
-    # district minus the shown schools would be Brookside's size.
-    leaky = dict(pub, groups=dict(pub["groups"]))
-    creek = next(k for k in pub["groups"] if k != "district"
-                 and snap.parts.get(school__name="Creekside").school.public_id in k)
-    brook = next(k for k in pub["groups"] if k != "district"
-                 and snap.parts.get(school__name="Brookside").school.public_id in k)
-    leaky["groups"][creek] = {"suppressed": False, "n": 9, "measures": {}}
-    found = audit(leaky, rels, snap.data["k"], also=also, same=same, small=small)
-    assert any(f.group == brook and f.condition == "count" for f in found)
 
 
 def test_one_small_school_alone_hides_the_district_total(world, district_wave):
@@ -180,25 +140,6 @@ def test_a_failing_school_task_leaves_nothing_visible_and_a_rerun_publishes(
     assert snap.parts.count() == 4
     again = publish(fielded.id)
     assert again.pk == snap.pk  # idempotent
-
-
-def test_a_leader_sees_their_own_school_part_and_the_admin_the_district(world, fielded, client):
-    snap = publish(fielded.id)
-    hilltop, lakeside = world["school"], world["other_school"]
-    client.force_login(world["leader"])
-    url = f"/api/v1/waves/{fielded.public_id}/snapshot/"
-    mine = client.get(url).json()
-    assert mine["school"]["public_id"] == hilltop.public_id
-    assert {g["key"] for g in mine["groups"]} >= {"school"}
-    assert client.get(url, {"school": lakeside.public_id}).status_code == 404
-    page = client.get(f"/waves/{fielded.public_id}/dashboard/")
-    assert page.status_code == 200 and "Whole school" in page.content.decode()
-    client.force_login(world["district_admin"])
-    whole = client.get(url).json()
-    assert whole["level"] == "district" and len(whole["groups"]) == 5
-    assert client.get(url, {"school": lakeside.public_id}).json()["school"]["name"] \
-        == "Lakeside"
-    assert snap.data["k"] == 10
 
 
 def test_school_staff_run_sessions_but_only_the_district_manages_the_wave(

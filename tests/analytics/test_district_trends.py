@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 # Per wave, responses per class: Brookside is under k (10) in the first wave, so its
 # part hides its whole-school row there; with Creekside also small, the two together
-# hold 15, so the district total is still shown (test_district_publish).
+# hold 15, so the district total is still shown (test_district_published).
 WAVES = [("Autumn 2026", "autumn", date(2026, 10, 1), 0.0,
           {"7A": 24, "7B": 22, "8A": 3, "9Z": 25, "B1": 6, "C1": 9}),
          ("Spring 2027", "spring", date(2027, 3, 15), 0.5,

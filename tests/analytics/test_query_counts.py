@@ -1,7 +1,10 @@
 """The school dashboard and the snapshot API read one published snapshot: the number
 of database queries they make must not grow with the data (more classes, more
-students, more groups, more waves; on the district page, more schools). Each test
-publishes on its own world."""
+students, more groups, more waves; on the district page, more schools).
+
+The world and one published core wave at Hilltop are built once for the module
+(conftest.module_rows); each test adds what it measures against (schools, waves), and
+that is rolled back with its transaction."""
 
 import uuid
 from datetime import date
@@ -15,10 +18,26 @@ from django.test.utils import CaptureQueriesContext
 from analytics.publishing import publish
 from surveys import services
 from surveys.models import ClassGroup, Response, School
-from tests.analytics.dashboard_pages import dashboard_url
+from tests.analytics.dashboard_pages import built_once, dashboard_url, fresh_world
 from tests.analytics.dashboard_seed import answer, publish_core_waves
 
-from ..conftest import Role, make_user
+from ..conftest import Role, fresh, make_user
+
+
+@pytest.fixture(scope="module")
+def published(module_rows):
+    """The world and one published core wave at Hilltop, built once for this module."""
+    return built_once(module_rows, lambda world: publish_core_waves(world, count=1))
+
+
+@pytest.fixture
+def world(db, published):
+    return fresh_world(published)
+
+
+@pytest.fixture
+def wave1(db, published):
+    return fresh(published[1])
 
 
 def published_school(world, name, classes, per_class, rng):
@@ -91,21 +110,14 @@ def page_queries(client, url):
     return len(miss), len(hit)
 
 
-def test_the_dashboard_query_count_does_not_grow_with_waves(client, world):
-    waves = publish_core_waves(world, count=1)
+def test_the_dashboard_query_count_does_not_grow_with_waves(client, world, wave1):
     client.force_login(world["leader"])
-    client.get(dashboard_url(waves[0]))  # warm the session and caches
-    one = page_queries(client, dashboard_url(waves[0]))
+    client.get(dashboard_url(wave1[0]))  # warm the session and caches
+    one = page_queries(client, dashboard_url(wave1[0]))
     more = publish_core_waves(world, count=2, seed=3)
     two = page_queries(client, dashboard_url(more[-1]))
     assert two == one
     assert one[1] < one[0]  # the cached page reads no document
-
-
-@pytest.fixture
-def wave1(world):
-    """One published core wave at Hilltop, for this test alone: it publishes again."""
-    return publish_core_waves(world, count=1)
 
 
 def test_the_district_page_query_count_does_not_grow_with_schools(client, world, wave1):
