@@ -42,15 +42,29 @@ def test_the_solver_finds_whole_optima_and_infeasibility_as_milp_does():
 
 
 def exact_band_findings(fam, counts):
-    """The band check as it was: the least and greatest total of every banded value."""
+    """The band check as it was: the least and greatest total of every banded value, by
+    `milp`; {(group, measure): the range of a pinned one's value}."""
     prog = _joint(counts, [fam])
-    solver, out = _Solver(prog), set()
+    out = {}
     for (name, key), entry in audit_bands._banded(fam).items():
-        rng = audit_bands._expr_range(fam, solver, prog, fam.expr(name, key))
+        cost, const = audit_bands._linear(fam, prog, fam.expr(name, key))
+        xs = [_solve(prog, sign * cost) for sign in (1.0, -1.0)]
+        rng = None if any(x is None for x in xs) else tuple(const + float(cost @ x) for x in xs)
         end = audit_bands._band_end(fam.model.specs[key], entry)
         if rng is None or not audit_bands._band_open(rng, *end):
-            out.add((name, key))
+            out[(name, key)] = rng and tuple(v / entry["n"] for v in rng)
     return out
+
+
+def band_findings(family, counts):
+    return {(f.group, f.measure): f.feasible
+            for f in audit_bands._band_findings([family], counts)}
+
+
+def same_ranges(got, exact):
+    return got.keys() == exact.keys() and all(
+        (got[k] is None) == (exact[k] is None) and (got[k] is None or np.allclose(got[k], exact[k]))
+        for k in got)
 
 
 def test_the_band_prover_finds_exactly_the_pinned_bands():
@@ -62,21 +76,28 @@ def test_the_band_prover_finds_exactly_the_pinned_bands():
             counts = _Counts(model)
             for fam in model.families:
                 family = _Family(model, counts, fam)
-                got = {(f.group, f.measure) for f in audit_bands._band_findings([family], counts)}
-                assert got == exact_band_findings(family, counts)
+                got = band_findings(family, counts)
+                assert same_ranges(got, exact_band_findings(family, counts))
                 pinned += len(got)
     assert pinned > 0  # the cases do pin some bands
 
 
-def test_a_one_class_school_pins_its_bands_and_the_prover_says_so():
-    from tests.analytics.test_disclosure import students
-    groups, rels = build(students("a", 12, [4]) + students("b", 12, [4]), dims=("class",))
-    decision = naive(groups)
-    model = _Model([(publish(groups, decision, K), rels)], [0], (), K, decision.small)
+def test_bands_a_component_score_pins_are_found_with_their_exact_ranges():
+    """The case of tests/analytics/test_component_link.py: published without the link,
+    audited with it, two classes' "10% or less" bands are pinned (to 0)."""
+    from analytics.disclosure import measure_specs
+    from tests.analytics.test_component_link import LINKED, UNLINKED, two_classes
+
+    groups, rels = build(two_classes(), dims=("class",), n_items=3)
+    decision = suppress(groups, rels, K, items=UNLINKED)
+    out = publish(groups, decision, K)
+    out["measures"] = measure_specs(groups, LINKED)
+    model = _Model([(out, rels)], [0], (), K, decision.small)
     counts = _Counts(model)
-    family = _Family(model, counts, "item:Q0")
-    assert exact_band_findings(family, counts) == {
-        (f.group, f.measure) for f in audit_bands._band_findings([family], counts)}
+    for fam in ("item:Q1", "item:Q2"):
+        family = _Family(model, counts, fam)
+        got = band_findings(family, counts)
+        assert got and same_ranges(got, exact_band_findings(family, counts))
 
 
 def test_without_milp_the_solver_returns_only_real_whole_solutions(monkeypatch):
