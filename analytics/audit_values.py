@@ -253,18 +253,20 @@ def _answer_ranges(fam, cells, sizes):
 
 def _fixed_ranges(fam, cell_counts, sizes):
     """Each measure's range for cells held at a given answer count: first from whole
-    solutions found near each end without `milp`, which settle a measure when they
-    are at least a step apart (two real solutions: the range is wide); the others'
-    ends exactly. A range reported narrow is always the exact one."""
-    tasks, what = [], []
+    solutions found near each end without `milp` (or already found for another measure
+    of the cell at that count), which settle a measure when they are at least a step
+    apart (two real solutions: the range is wide); the others' ends exactly. A range
+    reported narrow is always the exact one."""
+    tasks, what, xs = [], [], []
     for c, n in cell_counts:
-        at = {fam.cols[c][0]: float(n)}
+        at, pool = {fam.cols[c][0]: float(n)}, []
         for key in fam.keys:
             expr = fam.expr(c, key)
             tasks += [fam.task(sizes[c], {k: s * v for k, v in expr.items()}, at, at)
                       for s in (1.0, -1.0)]
             what.append((c, n, key, expr))
-    xs, out = fam.run(tasks, exact=False), defaultdict(dict)
+            xs += _ends(fam, key, expr, n, pool, tasks[-2:])
+    out = defaultdict(dict)
     again = [i for i, (_, n, key, expr) in enumerate(what)
              if not _wide(fam, key, _values_range(xs[2 * i:2 * i + 2], expr, n))]
     exact = fam.run([t for i in again for t in tasks[2 * i:2 * i + 2]])
@@ -275,6 +277,19 @@ def _fixed_ranges(fam, cell_counts, sizes):
         if rng is not None:
             out[c][key] = rng
     return out
+
+
+def _ends(fam, key, expr, n, pool, tasks):
+    """Two whole solutions near a measure's least and greatest value: two of `pool`
+    (the cell's solutions so far) when they are a step apart, else found now (added)."""
+    if pool:
+        values = [sum(x[k] * v for k, v in expr.items()) / n for x in pool]
+        ends = [pool[int(np.argmin(values))], pool[int(np.argmax(values))]]
+        if _wide(fam, key, _values_range(ends, expr, n)):
+            return ends
+    found = fam.run(tasks, exact=False)
+    pool += [x for x in found if x is not None]
+    return found
 
 
 def _values_range(xs, expr, n):
