@@ -4,6 +4,7 @@ read-only tests (conftest.module_rows)."""
 
 from html.parser import HTMLParser
 
+import pytest
 from django.core.cache import cache
 
 from analytics.models import Snapshot
@@ -25,6 +26,26 @@ def fresh_world(built):
     by an earlier test from the same rows is served to this one."""
     cache.clear()
     return fresh(built[0])
+
+
+def shared_publication(publish, name):
+    """A module's fixtures for what `publish(world)` returns, built once (`built_once`):
+    `published` (module scope), `world` (`fresh_world`) and `name` (a fresh copy of
+    what was published). Use: `published, world, wave1 = shared_publication(..., "wave1")`."""
+
+    @pytest.fixture(scope="module", name="published")
+    def published_once(module_rows):
+        return built_once(module_rows, publish)
+
+    @pytest.fixture(name="world")
+    def world_copy(db, published):
+        return fresh_world(published)
+
+    @pytest.fixture(name=name)
+    def published_copy(db, published):
+        return fresh(published[1])
+
+    return published_once, world_copy, published_copy
 
 
 def page(client, user, url):

@@ -17,9 +17,9 @@ from django.test.utils import CaptureQueriesContext
 
 from analytics.models import Snapshot
 from tests.analytics.dashboard_seed import publish_core_waves, publish_district_wave
-from tests.conftest import Role, fresh, make_user
+from tests.conftest import Role, make_user
 
-from .dashboard_pages import built_once, dashboard_url, fresh_world, parse
+from .dashboard_pages import dashboard_url, parse, shared_publication
 
 pytestmark = pytest.mark.django_db
 
@@ -31,20 +31,8 @@ def empty_cache():
     cache.clear()
 
 
-@pytest.fixture(scope="module")
-def published(module_rows):
-    """The world and one published core wave, built once for this module."""
-    return built_once(module_rows, lambda world: publish_core_waves(world, count=1)[-1])
-
-
-@pytest.fixture
-def world(db, published):
-    return fresh_world(published)
-
-
-@pytest.fixture
-def wave1(db, published):
-    return fresh(published[1])
+published, world, wave1 = shared_publication(
+    lambda world: publish_core_waves(world, count=1)[-1], "wave1")
 
 
 def get(client, user, url):

@@ -8,34 +8,19 @@ import re
 import pytest
 
 from tests.analytics.dashboard_pages import (
-    built_once,
     dashboard_url,
-    fresh_world,
     page,
     parse,
+    shared_publication,
     snapshot_of,
 )
 from tests.analytics.dashboard_seed import publish_core_waves
-from tests.conftest import fresh
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def published(module_rows):
-    """The world and two published core waves, built once for this module."""
-    return built_once(module_rows, publish_core_waves)
-
-
-@pytest.fixture
-def world(db, published):
-    return fresh_world(published)
-
-
-@pytest.fixture
-def waves(db, published):
-    """Two published waves (trends, change)."""
-    return fresh(published[1])
+# Two published waves (trends, change).
+published, world, waves = shared_publication(publish_core_waves, "waves")
 
 
 def test_the_leader_sees_cards_trends_equity_items_participation_and_practices(

@@ -9,33 +9,18 @@ import pytest
 
 from analytics.models import Snapshot
 from tests.analytics.dashboard_pages import (
-    built_once,
     dashboard_url,
-    fresh_world,
     page,
     parse,
+    shared_publication,
     snapshot_of,
 )
 from tests.analytics.dashboard_seed import publish_district_wave
-from tests.conftest import fresh
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def published(module_rows):
-    """The world and its published district-wide wave, built once for this module."""
-    return built_once(module_rows, publish_district_wave)
-
-
-@pytest.fixture
-def world(db, published):
-    return fresh_world(published)
-
-
-@pytest.fixture
-def district_wave(db, published):
-    return fresh(published[1])
+published, world, district_wave = shared_publication(publish_district_wave, "district_wave")
 
 
 def test_a_district_wide_wave_shows_the_district_level_to_the_district_admin(

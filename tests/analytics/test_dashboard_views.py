@@ -13,34 +13,20 @@ import pytest
 
 from analytics import dashboards, practices
 from tests.analytics.dashboard_pages import (
-    built_once,
     dashboard_url,
-    fresh_world,
     page,
     parse,
+    shared_publication,
     snapshot_of,
 )
 from tests.analytics.dashboard_seed import publish_core_waves
-from tests.conftest import fresh
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def published(module_rows):
-    """The world and one published core wave, built once for this module."""
-    return built_once(module_rows, lambda world: publish_core_waves(world, count=1))
-
-
-@pytest.fixture
-def world(db, published):
-    return fresh_world(published)
-
-
-@pytest.fixture
-def wave1(db, published):
-    """One published wave, for what does not need an earlier one (half the publishing)."""
-    return fresh(published[1])
+# One published wave, for what does not need an earlier one (half the publishing).
+published, world, wave1 = shared_publication(
+    lambda world: publish_core_waves(world, count=1), "wave1")
 
 
 def test_a_hidden_group_shows_no_number_anywhere_on_the_page(client, world, wave1):

@@ -8,10 +8,8 @@ import pytest
 
 from analytics.audit import audit
 from analytics.publishing import publish
-from surveys.instruments import load_file
 
-from ..conftest import INSTRUMENTS, build_world, fresh
-from .dashboard_pages import fresh_world
+from .dashboard_pages import shared_publication
 from .test_district_publish import (
     everything_published,
     field_and_close,
@@ -22,28 +20,23 @@ from .test_district_publish import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def published(module_rows):
-    """The world, the fielded district-wide wave and its snapshot, built once."""
-    with module_rows():
-        world = build_world(load_file(INSTRUMENTS / "belonging-pulse-1.0.yaml"))
-        wave = field_and_close(world, open_district_wave(world))
-        return world, wave, publish(wave.id)
+def publish_fielded(world):
+    """The fielded district-wide wave and its snapshot."""
+    wave = field_and_close(world, open_district_wave(world))
+    return wave, publish(wave.id)
+
+
+published, world, wave_and_snapshot = shared_publication(publish_fielded, "wave_and_snapshot")
 
 
 @pytest.fixture
-def world(db, published):
-    return fresh_world(published)  # the page cache emptied: pages are rendered here
+def fielded(wave_and_snapshot):
+    return wave_and_snapshot[0]
 
 
 @pytest.fixture
-def fielded(db, published):
-    return fresh(published[1])
-
-
-@pytest.fixture
-def snap(db, published):
-    return fresh(published[2])
+def snap(wave_and_snapshot):
+    return wave_and_snapshot[1]
 
 
 def strip_basis(components):

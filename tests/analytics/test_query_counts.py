@@ -18,26 +18,14 @@ from django.test.utils import CaptureQueriesContext
 from analytics.publishing import publish
 from surveys import services
 from surveys.models import ClassGroup, Response, School
-from tests.analytics.dashboard_pages import built_once, dashboard_url, fresh_world
+from tests.analytics.dashboard_pages import dashboard_url, shared_publication
 from tests.analytics.dashboard_seed import answer, publish_core_waves
 
-from ..conftest import Role, fresh, make_user
+from ..conftest import Role, make_user
 
-
-@pytest.fixture(scope="module")
-def published(module_rows):
-    """The world and one published core wave at Hilltop, built once for this module."""
-    return built_once(module_rows, lambda world: publish_core_waves(world, count=1))
-
-
-@pytest.fixture
-def world(db, published):
-    return fresh_world(published)
-
-
-@pytest.fixture
-def wave1(db, published):
-    return fresh(published[1])
+# The world and one published core wave at Hilltop, built once for this module.
+published, world, wave1 = shared_publication(
+    lambda world: publish_core_waves(world, count=1), "wave1")
 
 
 def published_school(world, name, classes, per_class, rng):
