@@ -6,10 +6,15 @@ from __future__ import annotations
 import numpy as np
 
 from .audit_family import _interval, _total_bounds
-from .audit_lp import _joint, _Solver
+from .audit_lp import _joint, _relaxed, _Solver
 from .audit_model import EPS, Finding, _where
 
 # ------------------------------------------------------------------------ (c) bands
+
+# How far a relaxed range must miss a band's end (or one respondent off it) to prove
+# the band pinned without `milp`: far above the solver's tolerances (1e-7), far below
+# the least step of a whole total (one answer).
+PINNED_MARGIN = 1e-4
 
 
 def _band_findings(fams, counts):
@@ -22,7 +27,10 @@ def _band_findings(fams, counts):
     nothing (rule 4: a unanimous group never shows 100% or 0%). Exact: a band is open
     when whole-number solutions of everything published witness both values (found
     for many bands at once, `_prove`); for any other band, the least and the greatest
-    total its measure can have decide, and are reported. `fams`: the families of one
+    total its measure can have decide, and are reported: first over the relaxation,
+    whose range holds every whole solution's (a band it leaves pinned is pinned, and
+    that outer range is reported), then, where that leaves it open, exactly
+    (`_expr_range`). `fams`: the families of one
     program (`audit_family._Program`, a family or a linked set), checked together."""
     entries = {at: (fam, entry) for fam in fams for at, entry in _banded(fam).items()}
     if not entries:
@@ -36,9 +44,11 @@ def _band_findings(fams, counts):
     for (name, key), (fam, entry) in sorted(entries.items(), key=lambda e: e[0]):
         if ((name, key), "end") in proven and ((name, key), "off") in proven:
             continue
-        rng = _expr_range(fam, solver, prog, fam.expr(name, key))
-        if rng is not None and _band_open(rng, *ends[(name, key)]):
-            continue
+        rng = _relaxed_range(fam, solver, prog, fam.expr(name, key))
+        if rng is None or _band_open(rng, *ends[(name, key)], margin=PINNED_MARGIN):
+            rng = _expr_range(fam, solver, prog, fam.expr(name, key))
+            if rng is not None and _band_open(rng, *ends[(name, key)]):
+                continue
         out.append(_band_finding(fam, name, key, entry, rng))
     return out
 
@@ -126,10 +136,28 @@ def _expr_range(fam, solver, prog, expr):
     return const + float(cost @ xs[0]), const + float(cost @ xs[1])
 
 
-def _band_open(rng, end, step):
-    """Whether [low, high] reaches both the band's end and one respondent off it."""
+def _relaxed_range(fam, solver, prog, expr):
+    """The least and greatest value of a measure's total over the program's linear
+    relaxation (whole numbers not required), or None when it is not solved: a range
+    that holds every whole-number solution's, so a band it leaves pinned is pinned
+    (the common case: then no `milp` is needed). Only where the relaxation leaves the
+    band open is the exact range (`_expr_range`) asked for."""
+    cost, const = _linear(fam, prog, expr)
+    if not cost.any():
+        return const, const
+    if solver.highs is None:
+        return None
+    ends = [_relaxed(solver.highs, sign * cost, prog.lb, prog.ub) for sign in (1.0, -1.0)]
+    if any(status != "optimal" for status, _ in ends):
+        return None
+    return const + float(cost @ ends[0][1]), const + float(cost @ ends[1][1])
+
+
+def _band_open(rng, end, step, margin=0.0):
+    """Whether [low, high] reaches both the band's end and one respondent off it
+    (`margin`: further than the tolerance it may miss by and still count as reaching)."""
     low, high = rng
-    tol = 1e-6 * max(1.0, abs(end))
+    tol = 1e-6 * max(1.0, abs(end)) + margin
     if step > 0:
         return low <= end + tol and high >= end + step - tol
     return high >= end - tol and low <= end + step + tol

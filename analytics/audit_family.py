@@ -32,6 +32,7 @@ class _Program:
         self.where = np.full(len(self.lb), -1)
         self.where[self.keep] = np.arange(len(self.keep))
         self.lone = {}  # witness -> `audit_values._lone_table`, shared by the set's items
+        self.samples = {}  # witness -> a solution at it, or None (`_Family.sample`)
 
     def _block(self, fam, rows):
         """The columns and rows of one family: {group: (answer count, [option counts]
@@ -138,6 +139,16 @@ class _Family:
         check = None if enough is None else (lambda x: enough(self.expand(x)))
         return [None if x is None else self.expand(x)
                 for x in (self.solver.solve(*t, enough=check, exact=exact) for t in tasks)]
+
+    def sample(self, sizes):
+        """A solution of the program with the hidden sizes fixed to `sizes` (None if it
+        has none), shared by the families of the program: the witness checks
+        (`audit_sizes._accepted`) leave theirs, and (b') starts from one. Any solution
+        serves: what is concluded from it is checked exactly."""
+        at = np.asarray(sizes, float).tobytes()
+        if at not in self.program.samples:
+            self.program.samples[at] = self.run([self.task(sizes)])[0]
+        return self.program.samples[at]
 
     def expand(self, x):
         full = self.fixed.copy()

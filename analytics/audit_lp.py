@@ -32,9 +32,10 @@ class _Program:
     integ: np.ndarray
 
 
-def _solve(prog, cost=None, lb=None, ub=None):
+def _solve(prog, cost=None, lb=None, ub=None, first=False):
     """Optimal x by `milp`, or None if infeasible (or unsolved in time: then the
-    caller reports a finding, never a pass)."""
+    caller reports a finding, never a pass). `first`: the first whole solution its
+    search finds, optimal or not (no gap asked for)."""
     cost = np.zeros(prog.A.shape[1]) if cost is None else cost
     lb, ub = prog.lb if lb is None else lb, prog.ub if ub is None else ub
     if np.any(lb > ub + EPS):
@@ -44,7 +45,7 @@ def _solve(prog, cost=None, lb=None, ub=None):
         return np.zeros(0) if ok else None
     cons = [LinearConstraint(prog.A, prog.rlo, prog.rhi)] if prog.A.shape[0] else []
     res = milp(cost, constraints=cons, integrality=prog.integ, bounds=Bounds(lb, ub),
-               options={"time_limit": 20.0})
+               options={"time_limit": 20.0, **({"mip_rel_gap": 1e12} if first else {})})
     return res.x if res.status == 0 else None
 
 
@@ -80,6 +81,12 @@ class _Solver:
                 self.dives += 1 if r is not None else -1
                 if r is not None:
                     return r
+        if exact and enough is not None:
+            # The first whole solution `milp` finds often proves what is asked; if not,
+            # the optimum is asked for (the question may be whether any solution does).
+            r = _solve(self.prog, cost, lb, ub, first=True)
+            if r is None or (self.holds(r, lb, ub) and enough(r)):
+                return r
         return _solve(self.prog, cost, lb, ub) if exact else None
 
     def _takes(self, r, lb, ub, cost, bound, enough):

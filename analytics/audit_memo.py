@@ -5,8 +5,9 @@ and every other family's program is then the same as in the round before.
 Stored, each under a digest of everything it is computed from: whether a family
 accepts a witness (sizes), and each family's findings of (b) (with the witnesses)
 and (c). Reuse changes no result: acceptance is exact, and each family's findings
-are computed by a solver created for them alone, so the same program and witnesses
-give the same findings in any audit. Two things make a repair round's audit differ
+are exact (which solutions the solvers happen to find on the way, a shared (b')
+sample among them, changes only how fast), so the same program and witnesses give
+the same findings in any audit. Two things make a repair round's audit differ
 from one without a memo in (b): it keeps the last round's witnesses (`audit_sizes._kept`),
 and a family that found nothing is taken as clean when only its linked partners lost
 entries (`memo_values`). `disclosure.suppress` therefore closes with an audit in `exact`

@@ -206,7 +206,12 @@ def _accepts(fam, witnesses, memo, key):
 
 
 def _accepted(fam, witnesses):
-    return [x is not None for x in fam.run([fam.task(w) for w in witnesses])]
+    """Whether the family has a solution at each witness; the solutions are left for
+    the families of its program (`_Family.sample`)."""
+    xs = fam.run([fam.task(w) for w in witnesses])
+    for w, x in zip(witnesses, xs, strict=True):
+        fam.program.samples.setdefault(np.asarray(w, float).tobytes(), x)
+    return [x is not None for x in xs]
 
 
 def _count_findings(model, counts, witnesses):

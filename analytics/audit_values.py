@@ -45,7 +45,7 @@ def _unanimous(fam, cells, witnesses):
     if not cells:
         return []
     sizes = witnesses.found[0] if witnesses.found else np.zeros(0)
-    sample, out = fam.run([fam.task(sizes)])[0], []
+    sample, out = fam.sample(sizes), []
     alike = _alike(fam, cells, sample) if fam.scale and sample is not None else {}
     fits = _others_fit(fam, alike, sizes)
     for c in cells:
