@@ -51,6 +51,7 @@ from .audit_memo import (
     witnesses_key,
 )
 from .audit_model import DEFAULT_BANDING, Finding, _Model
+from .audit_pool import Pool
 from .audit_sizes import _count_findings, _Counts, _witnesses
 from .audit_values import _value_findings
 
@@ -101,7 +102,7 @@ def _linked_units(count, same):
 def _audit_model(model, values, memo=None):
     counts = _Counts(model)
     sizes = counts_key(counts) if memo is not None else None
-    families, keys = _families(model, counts, sizes)
+    families, keys = _families(model, counts, sizes, memo)
     witnesses = _witnesses(model, counts, _one_per_program(model, families), values, memo,
                            keys, sizes)
     findings = _count_findings(model, counts, witnesses)
@@ -120,17 +121,20 @@ def _audit_model(model, values, memo=None):
     return findings
 
 
-def _families(model, counts, sizes):
+def _families(model, counts, sizes, memo=None):
     """The families' programs and their memo keys (`sizes`: the sizes program's digest,
     None without a memo). The families of a linked set share one program (`_Program`).
     With a memo a family is built only when a result of it is not stored
-    (`audit_memo.family_key`)."""
+    (`audit_memo.family_key`), and a program keeps the solutions found by the
+    program of its linked set in earlier rounds with the same sizes (`audit_pool`)."""
     programs = {}
 
     def program(fam):
         linked = model.linked(fam)
         if linked not in programs:
-            programs[linked] = Lazy(lambda: _Program(model, counts, linked))
+            pool = None if sizes is None else memo.pools.setdefault(
+                (sizes, linked), Pool(len(counts.hidden)))
+            programs[linked] = Lazy(lambda: _Program(model, counts, linked, pool))
         return programs[linked]
 
     if sizes is None:

@@ -4,6 +4,7 @@ stays a band."""
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 from .audit_family import _interval, _total_bounds
 from .audit_lp import _joint, _relaxed, _Solver
@@ -38,9 +39,12 @@ def _band_findings(fams, counts):
     prog = _joint(counts, [fams[0]])
     solver, out = _Solver(prog), []
     ends = {at: _band_end(fam.model.specs[at[1]], entry) for at, (fam, entry) in entries.items()}
-    proven = _prove(solver, prog, {
+    proven, found = _prove(solver, prog, {
         (at, side): (*_linear(fam, prog, fam.expr(*at)), *_target(*ends[at], side))
-        for at, (fam, _) in entries.items() for side in ("end", "off")})
+        for at, (fam, _) in entries.items() for side in ("end", "off")},
+        _kept(fams[0], solver, prog))
+    for x in found:
+        fams[0].program.pool.add(fams[0].expand(x))
     for (name, key), (fam, entry) in sorted(entries.items(), key=lambda e: e[0]):
         if ((name, key), "end") in proven and ((name, key), "off") in proven:
             continue
@@ -92,36 +96,46 @@ def _linear(fam, prog, expr):
     return cost, const
 
 
-def _prove(solver, prog, targets):
+def _kept(fam, solver, prog):
+    """The whole solutions kept on the family's program (`audit_pool`), at any witness,
+    that solve the joint program (sizes free) now: its columns are the program's."""
+    gone = fam.where < 0
+    return [x[fam.keep] for x in fam.program.pool.all()
+            if len(x) == len(fam.fixed) and np.allclose(x[gone], fam.fixed[gone])
+            and solver.holds(x[fam.keep], prog.lb, prog.ub)]
+
+
+def _prove(solver, prog, targets, seeds=()):
     """The targets ({id: (cost, constant, sign, bound)}) that whole-number solutions
-    witness: each phase (the bands' ends, then one respondent off) aims one program at
+    witness, and the solutions found: what `seeds` (solutions found before) witness,
+    then each phase (the bands' ends, then one respondent off) aims one program at
     every target not yet witnessed, keeps what its solution witnesses and asks again
     for the rest, until a solution witnesses none. Every solution is checked against
     everything published (`_Solver`), so a target is only ever proven, never assumed;
     the others go to the exact range."""
-    pool, proven = [], set()
+    ids = list(targets)
+    costs = sparse.csr_matrix(np.vstack([targets[t][0] for t in ids]))
+    const, sign, bound = (np.array([targets[t][i] for t in ids], float) for i in (1, 2, 3))
+
+    def meets(xs):
+        values = costs @ np.column_stack(xs) + const[:, None]
+        return (sign[:, None] * values <= bound[:, None]).any(axis=1)
+
+    done = meets(list(seeds)) if len(seeds) else np.zeros(len(ids), bool)
+    found = []
     for side in ("end", "off"):
-        todo = {t for t in targets if t[1] == side}
-        while todo:
-            todo -= {t for t in todo for x in pool if _meets(targets[t], x)}
-            if not todo:
-                break
-            cost = sum(targets[t][2] * targets[t][0] for t in todo)
+        todo = np.array([t[1] == side for t in ids]) & ~done
+        while todo.any():
+            cost = costs[todo].T @ sign[todo]
             x = solver.solve(cost, prog.lb, prog.ub,
-                             enough=lambda r, todo=todo: any(_meets(targets[t], r) for t in todo))
-            met = set() if x is None else {t for t in todo if _meets(targets[t], x)}
-            if not met:
+                             enough=lambda r, todo=todo: bool(meets([r])[todo].any()))
+            met = np.zeros(len(ids), bool) if x is None else meets([x])
+            if not (met & todo).any():
                 break
-            pool.append(x)
-            proven |= met
-            todo -= met
-        proven |= {t for t in targets if t[1] == side} - todo
-    return proven
-
-
-def _meets(target, x):
-    cost, const, sign, bound = target
-    return sign * (float(cost @ x) + const) <= bound
+            found.append(x)
+            done |= met
+            todo &= ~met
+    return {ids[i] for i in np.flatnonzero(done)}, found
 
 
 def _expr_range(fam, solver, prog, expr):

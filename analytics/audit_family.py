@@ -10,6 +10,7 @@ import numpy as np
 
 from .audit_lp import _reduce, _Rows, _Solver
 from .audit_model import EPS, _mean_key, mean_places, top_share
+from .audit_pool import Pool, holds
 
 # ------------------------------------------------------------------------ families
 
@@ -20,9 +21,10 @@ class _Program:
     family's block (`_block`), with the rows tying a component's total to its items'
     totals in each group (`_link_rows`). Built once, shared by the set's families."""
 
-    def __init__(self, model, counts, fams):
+    def __init__(self, model, counts, fams, pool=None):
         self.model, self.counts, self.fams = model, counts, fams
         h = len(counts.hidden)
+        self.pool = pool or Pool(h)  # whole solutions found (`audit_pool`)
         self.lb, self.ub, self.integ = [1.0] * h, [np.inf] * h, [1] * h
         rows = _Rows()
         self.blocks = {f: self._block(f, rows) for f in fams}
@@ -32,7 +34,6 @@ class _Program:
         self.where = np.full(len(self.lb), -1)
         self.where[self.keep] = np.arange(len(self.keep))
         self.lone = {}  # witness -> `audit_values._lone_table`, shared by the set's items
-        self.samples = {}  # witness -> a solution at it, or None (`_Family.sample`)
 
     def _block(self, fam, rows):
         """The columns and rows of one family: {group: (answer count, [option counts]
@@ -137,18 +138,28 @@ class _Family:
         (`_Solver.solve`)."""
         self.solver = self.solver or _Solver(self.prog)
         check = None if enough is None else (lambda x: enough(self.expand(x)))
-        return [None if x is None else self.expand(x)
-                for x in (self.solver.solve(*t, enough=check, exact=exact) for t in tasks)]
+        out = [None if x is None else self.expand(x)
+               for x in (self.solver.solve(*t, enough=check, exact=exact) for t in tasks)]
+        for x in out:
+            if x is not None:
+                self.program.pool.add(x)
+        return out
 
     def sample(self, sizes):
         """A solution of the program with the hidden sizes fixed to `sizes` (None if it
-        has none), shared by the families of the program: the witness checks
-        (`audit_sizes._accepted`) leave theirs, and (b') starts from one. Any solution
-        serves: what is concluded from it is checked exactly."""
-        at = np.asarray(sizes, float).tobytes()
-        if at not in self.program.samples:
-            self.program.samples[at] = self.run([self.task(sizes)])[0]
-        return self.program.samples[at]
+        has none): one found before (by any family of the program: `pooled`), else one
+        solved for. Any solution serves: what is concluded from it is checked exactly."""
+        found = self.pooled(sizes)
+        return found[0] if found else self.run([self.task(sizes)])[0]
+
+    def pooled(self, sizes, lb=None, ub=None):
+        """The kept solutions (`audit_pool`) at these hidden sizes that solve the
+        program now, within the bounds ({column: value}) given."""
+        _, low, high = self.task(sizes, lb=lb, ub=ub)
+        gone = self.where < 0
+        return [x for x in self.program.pool.at(sizes)
+                if len(x) == len(self.fixed) and np.allclose(x[gone], self.fixed[gone])
+                and holds(self.prog, x[self.keep], low, high)]
 
     def expand(self, x):
         full = self.fixed.copy()

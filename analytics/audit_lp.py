@@ -10,6 +10,7 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from .audit_model import EPS
+from .audit_pool import holds
 
 DIVE_STEPS = 25  # relaxations a dive may solve before `milp` is asked
 # A failed dive costs up to DIVE_STEPS relaxations, more than `milp` itself on a
@@ -127,9 +128,7 @@ class _Solver:
         return None
 
     def holds(self, x, lb, ub):
-        act = self.prog.A @ x
-        return bool(np.all(x >= lb - EPS) and np.all(x <= ub + EPS)
-                    and np.all(act >= self.prog.rlo - EPS) and np.all(act <= self.prog.rhi + EPS))
+        return holds(self.prog, x, lb, ub)
 
 
 def _warm_highs(prog):

@@ -31,6 +31,7 @@ class AuditMemo:
         self.accepts, self.values, self.bands = {}, {}, {}
         self.values_clean = {}  # (own key, witnesses) -> True: found nothing (`memo_values`)
         self.witnesses = None  # (sizes program digest, the last round's witnesses)
+        self.pools = {}  # (sizes program digest, linked set) -> `audit_pool.Pool`
         self.exact = False  # the closing audit: reuse only what was computed from the same inputs
 
     def get(self, store, key):

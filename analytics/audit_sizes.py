@@ -206,12 +206,9 @@ def _accepts(fam, witnesses, memo, key):
 
 
 def _accepted(fam, witnesses):
-    """Whether the family has a solution at each witness; the solutions are left for
-    the families of its program (`_Family.sample`)."""
-    xs = fam.run([fam.task(w) for w in witnesses])
-    for w, x in zip(witnesses, xs, strict=True):
-        fam.program.samples.setdefault(np.asarray(w, float).tobytes(), x)
-    return [x is not None for x in xs]
+    """Whether the family has a solution at each witness: a kept one that solves its
+    program now (`_Family.pooled`), else one solved for (and then kept)."""
+    return [bool(fam.pooled(w)) or fam.run([fam.task(w)])[0] is not None for w in witnesses]
 
 
 def _count_findings(model, counts, witnesses):

@@ -188,6 +188,8 @@ def _lone_pairs(runner, pairs, sizes, ub=None):
     asked again, until a program proves none (then none can hold it: its solution is
     optimal)."""
     proven = {p: set() for p in pairs}
+    for x in runner.pooled(sizes, ub=ub):  # solutions found before prove some at once
+        _note_answers(pairs, proven, x)
     for j in range(max((len(f.scale) for f, _ in pairs), default=0)):
         todo = [(f, c) for f, c in pairs if j < len(f.scale) and j not in proven[(f, c)]]
         while todo:
@@ -195,14 +197,19 @@ def _lone_pairs(runner, pairs, sizes, ub=None):
             x = runner.run([task], lambda x, todo=todo, j=j: _holds_answer(todo, j, x))[0]
             if x is None:
                 break
-            for f, c in pairs:
-                n_col, vals = f.cols[c]
-                if round(x[n_col]) == 1:
-                    proven[(f, c)].add(int(np.argmax([x[v] for v in vals])))
+            _note_answers(pairs, proven, x)
             if all(j not in proven[p] for p in todo):
                 break
             todo = [p for p in todo if j not in proven[p]]
     return proven
+
+
+def _note_answers(pairs, proven, x):
+    """The answer of each pair's cell where x gives it one respondent."""
+    for f, c in pairs:
+        n_col, vals = f.cols[c]
+        if round(x[n_col]) == 1:
+            proven[(f, c)].add(int(np.argmax([x[v] for v in vals])))
 
 
 def _holds_answer(pairs, j, x):
