@@ -250,23 +250,49 @@ def _sizes_for(fam, witnesses, cell):
 
 
 def _answer_ranges(fam, cells, sizes):
+    """Each cell's fewest and most answers at its witness: a kept solution at the
+    least or the greatest count its bounds allow settles that end (it is optimal);
+    the solver finds the others."""
     tasks = [fam.task(sizes[c], {fam.cols[c][0]: s}) for c in cells for s in (1.0, -1.0)]
-    xs, out = fam.run(tasks), {}
+    xs = [None] * len(tasks)
+    for i, c in enumerate(cells):
+        xs[2 * i:2 * i + 2] = _at_bounds(fam, fam.cols[c][0], tasks[2 * i], sizes[c])
+    ask = [i for i, x in enumerate(xs) if x is None]
+    for i, x in zip(ask, fam.run([tasks[i] for i in ask]), strict=True):
+        xs[i] = x
+    out = {}
     for i, c in enumerate(cells):
         low, high, col = xs[2 * i], xs[2 * i + 1], fam.cols[c][0]
         out[c] = (1, 0) if low is None or high is None else (round(low[col]), round(high[col]))
     return out
 
 
+def _at_bounds(fam, col, task, sizes):
+    """Kept solutions with the column at its least and at its greatest allowed value
+    (None where none is), the bounds those of the task with the hidden sizes fixed."""
+    at = fam.where[col]
+    if at < 0 or task[1][at] > task[2][at]:
+        return [None, None]
+    ends = (task[1][at], task[2][at])
+    found = [None, None]
+    for x in fam.pooled(sizes):
+        for side, end in enumerate(ends):
+            if found[side] is None and abs(x[col] - end) < EPS:
+                found[side] = x
+    return found
+
+
 def _fixed_ranges(fam, cell_counts, sizes):
     """Each measure's range for cells held at a given answer count: first from whole
-    solutions found near each end without `milp` (or already found for another measure
-    of the cell at that count), which settle a measure when they are at least a step
-    apart (two real solutions: the range is wide); the others' ends exactly. A range
-    reported narrow is always the exact one."""
+    solutions found near each end without `milp` (or already found: kept on the
+    program with that count, or for another measure of the cell at that count), which
+    settle a measure when they are at least a step apart (two real solutions: the
+    range is wide); the others' ends exactly. A range reported narrow is always the
+    exact one."""
     tasks, what, xs = [], [], []
     for c, n in cell_counts:
-        at, pool = {fam.cols[c][0]: float(n)}, []
+        at = {fam.cols[c][0]: float(n)}
+        pool = fam.pooled(sizes[c], lb=at, ub=at)  # kept solutions with n answers there
         for key in fam.keys:
             expr = fam.expr(c, key)
             tasks += [fam.task(sizes[c], {k: s * v for k, v in expr.items()}, at, at)

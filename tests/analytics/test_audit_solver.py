@@ -213,6 +213,45 @@ def test_fixed_count_ranges_are_wide_or_exact():
     assert checked and narrow
 
 
+def counting_runs(family):
+    """The number of tasks each later `family.run` call is given."""
+    asked, real_run = [], family.run
+
+    def run(tasks, *args, **kwargs):
+        asked.append(len(tasks))
+        return real_run(tasks, *args, **kwargs)
+
+    family.run = run
+    return asked
+
+
+def test_answer_count_ranges_are_exact_with_kept_solutions_or_without():
+    """`audit_values._answer_ranges`: a cell's fewest and most answers at its witness,
+    asked once with nothing kept and again with the first run's solutions kept (an end
+    a kept solution reaches is taken from it), equal `milp`'s each time."""
+    from analytics import audit_values
+
+    compared = reused = 0
+    for seed in range(3):
+        counts, families, witnesses = naive_audit(seed)
+        for family in families:
+            cells = [c for c in family.hidden_cells if c in counts.index]
+            sizes = {c: audit_values._sizes_for(family, witnesses, c) for c in cells}
+            exact = {}
+            for c in cells:
+                n_col = family.cols[c][0]
+                xs = [_solve(family.prog, *family.task(sizes[c], {n_col: s})) for s in (1.0, -1.0)]
+                exact[c] = ((1, 0) if any(x is None for x in xs)
+                            else tuple(round(family.expand(x)[n_col]) for x in xs))
+            first = audit_values._answer_ranges(family, cells, sizes)
+            asked = counting_runs(family)
+            again = audit_values._answer_ranges(family, cells, sizes)
+            assert first == again == exact
+            compared += len(cells)
+            reused += 2 * len(cells) - sum(asked)
+    assert compared and reused  # some ends came from kept solutions
+
+
 def test_another_answer_fits_exactly_where_milp_finds_one():
     """`audit_values._others_fit` asks many cells at once whether a solution gives one
     of them another answer than the sample's; each cell's answer is checked by `milp`."""
