@@ -189,27 +189,34 @@ def naive_audit(seed):
     return counts, families, _witnesses(model, counts, families, True)
 
 
+def cells_at_witnesses(seeds):
+    """(family, its hidden cells, each cell's witness sizes) of `naive_audit`'s schools."""
+    from analytics import audit_values
+
+    for seed in seeds:
+        counts, families, witnesses = naive_audit(seed)
+        for family in families:
+            cells = [c for c in family.hidden_cells if c in counts.index]
+            yield family, cells, {c: audit_values._sizes_for(family, witnesses, c) for c in cells}
+
+
 def test_fixed_count_ranges_are_wide_or_exact():
     from analytics import audit_values
 
     checked = narrow = 0
-    for seed in range(4):
-        counts, families, witnesses = naive_audit(seed)
-        for family in families:
-            cells = [c for c in family.hidden_cells if c in counts.index]
-            sizes = {c: audit_values._sizes_for(family, witnesses, c) for c in cells}
-            pairs = [(c, n) for c in cells for n in (1, 2, 3)]
-            got = audit_values._fixed_ranges(family, pairs, sizes)
-            exact = exact_fixed_ranges(family, pairs, sizes)
-            assert {(c, key) for c in got for key in got[c]} == set(exact)
-            for (c, key), (low, high) in exact.items():
-                mine = got[c][key]
-                assert low - 1e-6 <= mine[0] <= mine[1] <= high + 1e-6  # real solutions
-                if audit_values._wide(family, key, mine):
-                    checked += 1
-                else:
-                    narrow += 1
-                    assert np.allclose(mine, (low, high))  # a narrow range is the exact one
+    for family, cells, sizes in cells_at_witnesses(range(4)):
+        pairs = [(c, n) for c in cells for n in (1, 2, 3)]
+        got = audit_values._fixed_ranges(family, pairs, sizes)
+        exact = exact_fixed_ranges(family, pairs, sizes)
+        assert {(c, key) for c in got for key in got[c]} == set(exact)
+        for (c, key), (low, high) in exact.items():
+            mine = got[c][key]
+            assert low - 1e-6 <= mine[0] <= mine[1] <= high + 1e-6  # real solutions
+            if audit_values._wide(family, key, mine):
+                checked += 1
+            else:
+                narrow += 1
+                assert np.allclose(mine, (low, high))  # a narrow range is the exact one
     assert checked and narrow
 
 
@@ -232,23 +239,19 @@ def test_answer_count_ranges_are_exact_with_kept_solutions_or_without():
     from analytics import audit_values
 
     compared = reused = 0
-    for seed in range(3):
-        counts, families, witnesses = naive_audit(seed)
-        for family in families:
-            cells = [c for c in family.hidden_cells if c in counts.index]
-            sizes = {c: audit_values._sizes_for(family, witnesses, c) for c in cells}
-            exact = {}
-            for c in cells:
-                n_col = family.cols[c][0]
-                xs = [_solve(family.prog, *family.task(sizes[c], {n_col: s})) for s in (1.0, -1.0)]
-                exact[c] = ((1, 0) if any(x is None for x in xs)
-                            else tuple(round(family.expand(x)[n_col]) for x in xs))
-            first = audit_values._answer_ranges(family, cells, sizes)
-            asked = counting_runs(family)
-            again = audit_values._answer_ranges(family, cells, sizes)
-            assert first == again == exact
-            compared += len(cells)
-            reused += 2 * len(cells) - sum(asked)
+    for family, cells, sizes in cells_at_witnesses(range(3)):
+        exact = {}
+        for c in cells:
+            n_col = family.cols[c][0]
+            xs = [_solve(family.prog, *family.task(sizes[c], {n_col: s})) for s in (1.0, -1.0)]
+            exact[c] = ((1, 0) if any(x is None for x in xs)
+                        else tuple(round(family.expand(x)[n_col]) for x in xs))
+        first = audit_values._answer_ranges(family, cells, sizes)
+        asked = counting_runs(family)
+        again = audit_values._answer_ranges(family, cells, sizes)
+        assert first == again == exact
+        compared += len(cells)
+        reused += 2 * len(cells) - sum(asked)
     assert compared and reused  # some ends came from kept solutions
 
 
