@@ -53,7 +53,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import BenchError  # noqa: E402
-from benchmarks.submit import INSTRUMENT_FILE, Gunicorn, Postgres, free_port  # noqa: E402
+from benchmarks.servers import Gunicorn, Postgres, free_port  # noqa: E402
+from benchmarks.submit import INSTRUMENT_FILE  # noqa: E402
 
 GENDERS = ("girl", "boy", "another", "prefer_not")
 HOME_LANGUAGES = ("yes", "no", "prefer_not")

@@ -19,7 +19,7 @@ import urllib.request
 import psycopg2
 import pytest
 
-from benchmarks.submit import free_port
+from benchmarks.servers import free_port
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, answer, new_context
 from tests.conftest import ROOT
 from tests.faults.conftest import PG_PORT, app_environment, stop_process, wait_for

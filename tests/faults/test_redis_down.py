@@ -20,7 +20,7 @@ from datetime import timedelta
 import pytest
 
 from analytics.models import PublishRun, Snapshot
-from benchmarks.submit import Gunicorn, free_port
+from benchmarks.servers import Gunicorn, free_port
 from surveys import services
 from surveys.models import Response
 from tests.conftest import answers_for
