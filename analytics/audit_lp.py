@@ -12,7 +12,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from .audit_model import EPS
 from .audit_pool import holds
 
-DIVE_STEPS = 25  # relaxations a dive may solve before `milp` is asked
+DIVE_STEPS = 5  # relaxations a dive may solve before `milp` is asked (docs/performance.md)
 # A failed dive costs up to DIVE_STEPS relaxations, more than `milp` itself on a
 # linked program of a thousand columns, where most dives fail; a solver stops diving
 # once its failed dives outnumber its successful ones by DIVE_GIVE_UP (docs/performance.md).
