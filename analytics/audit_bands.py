@@ -99,10 +99,8 @@ def _linear(fam, prog, expr):
 def _kept(fam, solver, prog):
     """The whole solutions kept on the family's program (`audit_pool`), at any witness,
     that solve the joint program (sizes free) now: its columns are the program's."""
-    gone = fam.where < 0
     return [x[fam.keep] for x in fam.program.pool.all()
-            if len(x) == len(fam.fixed) and np.allclose(x[gone], fam.fixed[gone])
-            and solver.holds(x[fam.keep], prog.lb, prog.ub)]
+            if fam.reducible(x) and solver.holds(x[fam.keep], prog.lb, prog.ub)]
 
 
 def _prove(solver, prog, targets, seeds=()):

@@ -8,9 +8,9 @@ from collections import defaultdict
 
 import numpy as np
 
-from .audit_lp import _reduce, _Rows, _Solver
+from .audit_lp import _reduce, _Rows, _Solver, holds
 from .audit_model import EPS, _mean_key, mean_places, top_share
-from .audit_pool import Pool, holds
+from .audit_pool import Pool
 
 # ------------------------------------------------------------------------ families
 
@@ -156,10 +156,14 @@ class _Family:
         """The kept solutions (`audit_pool`) at these hidden sizes that solve the
         program now, within the bounds ({column: value}) given."""
         _, low, high = self.task(sizes, lb=lb, ub=ub)
-        gone = self.where < 0
         return [x for x in self.program.pool.at(sizes)
-                if len(x) == len(self.fixed) and np.allclose(x[gone], self.fixed[gone])
-                and holds(self.prog, x[self.keep], low, high)]
+                if self.reducible(x) and holds(self.prog, x[self.keep], low, high)]
+
+    def reducible(self, x):
+        """Whether a full solution agrees with the columns presolve fixed, so that its
+        kept columns `x[keep]` stand for it in the reduced program."""
+        gone = self.where < 0
+        return len(x) == len(self.fixed) and np.allclose(x[gone], self.fixed[gone])
 
     def expand(self, x):
         full = self.fixed.copy()

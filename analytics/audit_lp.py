@@ -10,7 +10,6 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from .audit_model import EPS
-from .audit_pool import holds
 
 DIVE_STEPS = 5  # relaxations a dive may solve before `milp` is asked (docs/performance.md)
 # A failed dive costs up to DIVE_STEPS relaxations, more than `milp` itself on a
@@ -129,6 +128,13 @@ class _Solver:
 
     def holds(self, x, lb, ub):
         return holds(self.prog, x, lb, ub)
+
+
+def holds(prog, x, lb, ub):
+    """Whether x (over the program's columns) meets its rows and the bounds."""
+    act = prog.A @ x
+    return bool(np.all(x >= lb - EPS) and np.all(x <= ub + EPS)
+                and np.all(act >= prog.rlo - EPS) and np.all(act <= prog.rhi + EPS))
 
 
 def _warm_highs(prog):

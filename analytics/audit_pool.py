@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .audit_model import EPS
-
 KEEP = 40  # solutions kept per set of hidden sizes (the latest)
 
 
@@ -30,7 +28,7 @@ class Pool:
 
     def add(self, x):
         at = self.by.setdefault(_key(x[:self.hidden]), [])
-        if not any(np.array_equal(x, y) for y in at[-KEEP:]):
+        if not any(np.array_equal(x, y) for y in at):
             at.append(x)
             del at[:-KEEP]
 
@@ -43,10 +41,3 @@ class Pool:
 
 def _key(sizes):
     return np.round(np.asarray(sizes, float)).tobytes()
-
-
-def holds(prog, x, lb, ub):
-    """Whether x (over the program's columns) meets its rows and the bounds."""
-    act = prog.A @ x
-    return bool(np.all(x >= lb - EPS) and np.all(x <= ub + EPS)
-                and np.all(act >= prog.rlo - EPS) and np.all(act <= prog.rhi + EPS))
