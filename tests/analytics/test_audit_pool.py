@@ -7,6 +7,7 @@ the solver fewer questions."""
 import numpy as np
 
 from analytics import audit_lp
+from analytics.audit_family import _Family
 from analytics.audit_pool import Pool
 from analytics.disclosure import suppress
 from tests.analytics.test_audit_memo import school
@@ -22,8 +23,30 @@ def scaled_family_with_a_sample():
 
 
 def test_a_sample_is_kept_and_found_again_by_every_family_of_the_program():
-    fam, w, x = scaled_family_with_a_sample()
+    from analytics.audit_model import _Model
+    from analytics.audit_sizes import _Counts
+    from analytics.disclosure import publish
+    from tests.analytics.test_component_link import LINKED, two_classes
+    from tests.analytics.test_disclosure import build
+
+    groups, rels = build(two_classes(), dims=("class",), n_items=3)
+    decision = suppress(groups, rels, K, items=LINKED)
+    model = _Model([(publish(groups, decision, K), rels)], [0], (), K, decision.small)
+    counts = _Counts(model)
+    fam = _Family(model, counts, "item:Q1")
+    w = np.ones(len(counts.hidden))
+    x = fam.sample(w)
     assert x is not None
+    assert len(fam.program.fams) > 1  # the item, its component score and its partners
+    for name in fam.program.fams:
+        other = _Family(fam.model, fam.counts, name, fam.program)
+        assert any(np.array_equal(x, y) for y in other.pooled(w))
+        assert other.sample(w) is not None
+
+
+def test_a_kept_solution_is_found_at_its_own_hidden_sizes_only():
+    fam, w, x = scaled_family_with_a_sample()
+    assert x is not None and len(w)
     assert any(np.array_equal(x, y) for y in fam.pooled(w))
     assert fam.pooled(w + 1) == []  # other sizes: nothing kept there
 
