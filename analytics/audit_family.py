@@ -139,11 +139,18 @@ class _Family:
         self.solver = self.solver or _Solver(self.prog)
         check = None if enough is None else (lambda x: enough(self.expand(x)))
         out = [None if x is None else self.expand(x)
-               for x in (self.solver.solve(*t, enough=check, exact=exact) for t in tasks)]
+               for x in (self.solver.solve(*t, enough=check, exact=exact, seeds=self._seeds(t))
+                         for t in tasks)]
         for x in out:
             if x is not None:
                 self.program.pool.add(x)
         return out
+
+    def _seeds(self, task):
+        """The kept solutions at a task's hidden sizes, as reduced columns (`solve`
+        checks them against the task's bounds and rows before taking one)."""
+        sizes = task[1][:len(self.counts.hidden)]
+        return [x[self.keep] for x in self.program.pool.at(sizes) if self.reducible(x)]
 
     def sample(self, sizes):
         """A solution of the program with the hidden sizes fixed to `sizes` (None if it

@@ -3,6 +3,7 @@ building them, presolving by bound propagation, solving by HiGHS."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,20 +62,23 @@ class _Solver:
         self.prog, self.whole, self.highs = prog, prog.integ > 0, _warm_highs(prog)
         self.dives = 0  # successful dives minus failed ones (`_dive`)
 
-    def solve(self, cost, lb, ub, enough=None, exact=True):
+    def solve(self, cost, lb, ub, enough=None, exact=True, seeds=()):
         """An optimal whole solution, or None if there is none. With `exact=False`, any
         whole solution the rounding or the dive finds on the way to the optimum, or
         None when they find none (`milp` is never asked): for a caller that checks
-        what the solution proves and asks again exactly when it proves too little."""
+        what the solution proves and asks again exactly when it proves too little.
+        `seeds`: whole solutions found before, taken like the rounding when they meet
+        every row and bound and the relaxation's bound (or `enough`)."""
         if np.any(lb > ub + EPS):
             return None
         status, x = _relaxed(self.highs, cost, lb, ub) if self.highs else ("other", None)
         if status == "infeasible":
             return None
         if status == "optimal":
-            bound, r = (cost @ x + 1e-7) if exact else np.inf, self._round(x)
-            if self._takes(r, lb, ub, cost, bound, enough):
-                return r
+            bound = self._bound(cost, x) if exact else np.inf
+            for r in (self._round(x), *seeds):
+                if self._takes(r, lb, ub, cost, bound, enough):
+                    return r
             if (enough is not None or not cost.any() or not exact) and self.dives > -DIVE_GIVE_UP:
                 r = self._dive(cost, x, lb, ub,
                                lambda r: self._takes(r, lb, ub, cost, bound, enough))
@@ -88,6 +92,16 @@ class _Solver:
             if r is None or (self.holds(r, lb, ub) and enough(r)):
                 return r
         return _solve(self.prog, cost, lb, ub) if exact else None
+
+    def _bound(self, cost, x):
+        """What no whole solution's cost is below, from the relaxation's optimum x: a
+        cost with whole coefficients on whole columns only is whole at every whole
+        solution, so its relaxed optimum rounds up (less a tolerance for the solver's)."""
+        low = cost @ x
+        used = cost != 0
+        if np.all(self.whole[used]) and np.allclose(cost[used], np.round(cost[used])):
+            return math.ceil(low - 1e-6) + 1e-7
+        return low + 1e-7
 
     def _takes(self, r, lb, ub, cost, bound, enough):
         return self.holds(r, lb, ub) and (cost @ r <= bound or (enough is not None and enough(r)))

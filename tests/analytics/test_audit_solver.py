@@ -135,6 +135,65 @@ def test_a_solution_asked_for_with_enough_proves_it_or_is_optimal(monkeypatch):
     assert True in firsts and False in firsts  # first solutions taken, and optima asked
 
 
+def test_kept_solutions_are_taken_only_when_optimal(monkeypatch):
+    """`seeds`: solutions kept on a family's program are taken when they meet the
+    relaxation's bound, rounded up when the cost is whole on whole columns (a whole
+    solution's cost is then whole), not when fractional weights make the bound exact
+    only as it is. Asked as `_lone_pairs` asks (cells holding one answer), on the
+    audit's own programs: each answer is `milp`'s optimum, and some came without it."""
+    import analytics.audit_lp as audit_lp
+
+    asked, solve = [], audit_lp._solve
+    monkeypatch.setattr(audit_lp, "_solve", lambda *a, **k: asked.append(1) or solve(*a, **k))
+    rng, compared, without = np.random.default_rng(13), 0, 0
+    for family, cells, sizes in cells_at_witnesses(range(3)):
+        for c in cells if family.scale else ():
+            for weight in (1.0, 0.37):
+                j = rng.integers(len(family.scale))
+                task = family.task(sizes[c], {family.cols[d][1][j]: -weight
+                                              for d in cells if d == c or rng.random() < 0.5})
+                exact, before = solve(family.prog, *task), len(asked)
+                got = family.run([task])[0]
+                without += weight == 1.0 and len(asked) == before
+                compared += 1
+                assert (exact is None) == (got is None)
+                if got is not None:
+                    assert family.solver.holds(got[family.keep], *task[1:])
+                    assert abs(task[0] @ got[family.keep] - task[0] @ exact) < 1e-6
+    assert compared and without
+
+
+def test_a_kept_solution_is_taken_at_the_rounded_bound_and_no_worse(monkeypatch):
+    """min -x, 2x <= 3, x whole in 0..3: the relaxation's 1.5 rounds to 2, which breaks
+    the row; its bound -1.5 rounds up to -1, so the kept x = 1 is optimal and taken
+    without `milp`; a kept x = 0 is one worse and never taken; with a fractional weight
+    the bound is not rounded and `milp` is asked."""
+    import analytics.audit_lp as audit_lp
+
+    asked, solve = [], audit_lp._solve
+    monkeypatch.setattr(audit_lp, "_solve", lambda *a, **k: asked.append(1) or solve(*a, **k))
+    prog = _Program(sparse.csr_matrix([[2.0]]), np.array([-np.inf]), np.array([3.0]),
+                    np.zeros(1), np.full(1, 3.0), np.ones(1))
+    solver = _Solver(prog)
+    solver.dives = -10  # diving given up
+    one, zero = np.ones(1), np.zeros(1)
+    assert solver.solve(-one, prog.lb, prog.ub, seeds=[zero, one]) == one and not asked
+    assert solver.solve(-one, prog.lb, prog.ub, seeds=[zero]) == one and len(asked) == 1
+    assert solver.solve(-0.37 * one, prog.lb, prog.ub, seeds=[one]) == one and len(asked) == 2
+
+
+def test_a_whole_cost_rounds_the_relaxed_bound_up():
+    prog = random_program(np.random.default_rng(3))
+    solver = _Solver(prog)
+    x = np.full(prog.A.shape[1], 0.5)
+    whole, halves = np.zeros(len(x)), np.zeros(len(x))
+    whole[:3], halves[:3] = 1.0, 0.5
+    assert solver._bound(whole, x) == 2 + 1e-7  # 1.5 relaxed: no whole solution below 2
+    assert solver._bound(halves, x) == 0.75 + 1e-7
+    solver.whole[0] = False  # a continuous column in the cost: no rounding
+    assert solver._bound(whole, x) == 1.5 + 1e-7
+
+
 def test_without_milp_the_solver_returns_only_real_whole_solutions(monkeypatch):
     import analytics.audit_lp as audit_lp
 
