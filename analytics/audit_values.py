@@ -217,15 +217,32 @@ def _holds_answer(pairs, j, x):
 
 
 def _lone_generic(fam, cells, sizes):
-    """For a continuous measure: one answer per cell, the least and the greatest sum
-    (each solution witnesses a value for every cell in it)."""
+    """For a continuous measure: one answer per cell, toward the least and then the
+    greatest sum; each solution witnesses a value for every cell in it. A solution that,
+    with those seen before (kept ones first), spreads every cell a step wide settles
+    it (`enough`); else the end is solved exactly, so every cell's range holds at least
+    the values of the two optimal ends."""
     one = {fam.cols[c][0]: 1.0 for c in cells}
     total = {fam.cols[c][1][0]: 1.0 for c in cells}
-    xs = fam.run([fam.task(sizes, {k: s * v for k, v in total.items()}, one, one)
-                  for s in (1.0, -1.0)])
-    if any(x is None for x in xs):
-        return {}
+    seen = fam.pooled(sizes, lb=one, ub=one)
+    for sign in (1.0, -1.0):
+        if seen and _lone_all_wide(fam, cells, seen):
+            break
+        task = fam.task(sizes, {k: sign * v for k, v in total.items()}, one, one)
+        x = fam.run([task], lambda x: _lone_all_wide(fam, cells, seen + [x]))[0]
+        if x is None:
+            return {}
+        seen.append(x)
+    return _lone_spreads(fam, cells, seen)
+
+
+def _lone_spreads(fam, cells, xs):
     return {c: {fam.keys[0]: _spread([x[fam.cols[c][1][0]] for x in xs])} for c in cells}
+
+
+def _lone_all_wide(fam, cells, xs):
+    return all(_wide(fam, fam.keys[0], r[fam.keys[0]])
+               for r in _lone_spreads(fam, cells, xs).values())
 
 
 def _cell_by_cell(fam, cells, witnesses, ranges):

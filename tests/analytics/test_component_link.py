@@ -260,3 +260,53 @@ def test_the_lone_answers_of_a_linked_set_found_together_are_each_items_own():
                 compared += sum(1 for c in here if own.get(c))
                 rest = [c for c in rest if c not in here]
     assert compared >= 20
+
+
+def test_a_lone_component_score_is_at_least_as_wide_as_its_two_optimal_ends():
+    """`audit_values._lone_generic`: the values one respondent's component score can take
+    in each lone cell, from solutions that settle every cell a step wide when they can,
+    else the least and greatest sums solved exactly. Every value it reports is one a
+    solution gives (inside the cell's exact range by `milp`), and a cell the two exact
+    ends show a step wide is reported wide."""
+    from analytics import audit_values as values
+    from analytics.audit_family import _Program
+    from analytics.audit_sizes import _witnesses
+    from tests.analytics.test_audit_memo import school
+
+    items = {f"Q{i}": ItemScale(False, frozenset({3, 4}), "component:perceptions")
+             for i in range(2)}
+    compared = 0
+    for seed in range(3):
+        groups, rels = school(seed)
+        decision = suppress(groups, rels, K, items=items)
+        model = _Model([(publish(groups, decision, K), rels)], [0], (), K, decision.small)
+        counts, linked = _Counts(model), model.linked("item:Q0")
+        fam = _Family(model, counts, linked[0], _Program(model, counts, linked))
+        witnesses = _witnesses(model, counts, [fam], True)
+        rest = [c for c in fam.hidden_cells if model.checked(c, fam.keys)]
+        for w in values._lone_order(witnesses):
+            here = values._lone_at(fam, rest, w)
+            rest = [c for c in rest if c not in here]
+            if not here:
+                continue
+            got = values._lone_generic(fam, here, w)
+            ends = [lone_solved(fam, here, w, {fam.cols[c][1][0]: s for c in here})
+                    for s in (1.0, -1.0)]
+            assert (not got) == (ends[0] is None)
+            for c in here if got else ():
+                col, (low, high) = fam.cols[c][1][0], got[c][fam.keys[0]]
+                exact = [lone_solved(fam, here, w, {col: s}) for s in (1.0, -1.0)]
+                assert exact[0][col] - 1e-6 <= low <= high <= exact[1][col] + 1e-6
+                if abs(ends[0][col] - ends[1][col]) >= 1.0:
+                    assert high - low >= 1.0 - 1e-9
+                compared += 1
+    assert compared >= 10
+
+
+def lone_solved(fam, cells, sizes, cost):
+    """`milp`'s optimum with one answer in each cell, every column's value (or None)."""
+    from analytics.audit_lp import _solve
+
+    one = {fam.cols[c][0]: 1.0 for c in cells}
+    x = _solve(fam.prog, *fam.task(sizes, cost, one, one))
+    return None if x is None else fam.expand(x)
