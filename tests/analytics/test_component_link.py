@@ -232,24 +232,33 @@ def test_a_memo_reuses_nothing_whose_linked_family_changed():
 # ------------------------------------------- one respondent's answers, found per set
 
 
-def test_the_lone_answers_of_a_linked_set_found_together_are_each_items_own():
-    """`audit_values._lone_shared` asks the lone cells of every item of a component at
-    once; what each cell can answer must be what the item's own `_lone` finds."""
-    from analytics import audit_values as values
+def linked_schools(seeds=range(3)):
+    """Suppressed schools whose two items share a component score: for each, the audit's
+    model, sizes, the linked set (the component's family, then its items), their shared
+    program and the witness sizes it accepts."""
     from analytics.audit_family import _Program
     from analytics.audit_sizes import _witnesses
     from tests.analytics.test_audit_memo import school
 
     items = {f"Q{i}": ItemScale(False, frozenset({3, 4}), "component:perceptions")
              for i in range(2)}
-    compared = 0
-    for seed in range(3):
+    for seed in seeds:
         groups, rels = school(seed)
         decision = suppress(groups, rels, K, items=items)
         model = _Model([(publish(groups, decision, K), rels)], [0], (), K, decision.small)
         counts, linked = _Counts(model), model.linked("item:Q0")
         program = _Program(model, counts, linked)
         witnesses = _witnesses(model, counts, [_Family(model, counts, linked[0], program)], True)
+        yield model, counts, linked, program, witnesses
+
+
+def test_the_lone_answers_of_a_linked_set_found_together_are_each_items_own():
+    """`audit_values._lone_shared` asks the lone cells of every item of a component at
+    once; what each cell can answer must be what the item's own `_lone` finds."""
+    from analytics import audit_values as values
+
+    compared = 0
+    for model, counts, linked, program, witnesses in linked_schools():
         for name in linked[1:]:
             fam = _Family(model, counts, name, program)
             rest = [c for c in fam.hidden_cells if model.checked(c, fam.keys)]
@@ -269,20 +278,10 @@ def test_a_lone_component_score_is_at_least_as_wide_as_its_two_optimal_ends():
     solution gives (inside the cell's exact range by `milp`), and a cell the two exact
     ends show a step wide is reported wide."""
     from analytics import audit_values as values
-    from analytics.audit_family import _Program
-    from analytics.audit_sizes import _witnesses
-    from tests.analytics.test_audit_memo import school
 
-    items = {f"Q{i}": ItemScale(False, frozenset({3, 4}), "component:perceptions")
-             for i in range(2)}
     compared = 0
-    for seed in range(3):
-        groups, rels = school(seed)
-        decision = suppress(groups, rels, K, items=items)
-        model = _Model([(publish(groups, decision, K), rels)], [0], (), K, decision.small)
-        counts, linked = _Counts(model), model.linked("item:Q0")
-        fam = _Family(model, counts, linked[0], _Program(model, counts, linked))
-        witnesses = _witnesses(model, counts, [fam], True)
+    for model, counts, linked, program, witnesses in linked_schools():
+        fam = _Family(model, counts, linked[0], program)
         rest = [c for c in fam.hidden_cells if model.checked(c, fam.keys)]
         for w in values._lone_order(witnesses):
             here = values._lone_at(fam, rest, w)
