@@ -68,7 +68,8 @@ class _Solver:
         None when they find none (`milp` is never asked): for a caller that checks
         what the solution proves and asks again exactly when it proves too little.
         `seeds`: whole solutions found before, taken like the rounding when they meet
-        every row and bound and the relaxation's bound (or `enough`)."""
+        every row and bound and the relaxation's bound (or `enough`); not with
+        `exact=False`, whose caller has looked at them already and wants new ones."""
         if np.any(lb > ub + EPS):
             return None
         status, x = _relaxed(self.highs, cost, lb, ub) if self.highs else ("other", None)
@@ -76,7 +77,7 @@ class _Solver:
             return None
         if status == "optimal":
             bound = self._bound(cost, x) if exact else np.inf
-            for r in (self._round(x), *seeds):
+            for r in (self._round(x), *(seeds if exact else ())):
                 if self._takes(r, lb, ub, cost, bound, enough):
                     return r
             if (enough is not None or not cost.any() or not exact) and self.dives > -DIVE_GIVE_UP:

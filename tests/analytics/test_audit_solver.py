@@ -167,7 +167,7 @@ def test_a_kept_solution_is_taken_at_the_rounded_bound_and_no_worse(monkeypatch)
     """min -x, 2x <= 3, x whole in 0..3: the relaxation's 1.5 rounds to 2, which breaks
     the row; its bound -1.5 rounds up to -1, so the kept x = 1 is optimal and taken
     without `milp`; a kept x = 0 is one worse and never taken; with a fractional weight
-    the bound is not rounded and `milp` is asked."""
+    the bound is not rounded and `milp` is asked; `exact=False` takes no kept one."""
     import analytics.audit_lp as audit_lp
 
     asked, solve = [], audit_lp._solve
@@ -180,6 +180,8 @@ def test_a_kept_solution_is_taken_at_the_rounded_bound_and_no_worse(monkeypatch)
     assert solver.solve(-one, prog.lb, prog.ub, seeds=[zero, one]) == one and not asked
     assert solver.solve(-one, prog.lb, prog.ub, seeds=[zero]) == one and len(asked) == 1
     assert solver.solve(-0.37 * one, prog.lb, prog.ub, seeds=[one]) == one and len(asked) == 2
+    # Asked for a new solution without `milp`: the kept ones are what the caller has seen.
+    assert solver.solve(-one, prog.lb, prog.ub, seeds=[one], exact=False) is None
 
 
 def test_a_whole_cost_rounds_the_relaxed_bound_up():
