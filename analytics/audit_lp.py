@@ -97,11 +97,13 @@ class _Solver:
     def _bound(self, cost, x):
         """What no whole solution's cost is below, from the relaxation's optimum x: a
         cost with whole coefficients on whole columns only is whole at every whole
-        solution, so its relaxed optimum rounds up (less a tolerance for the solver's)."""
+        solution, so its relaxed optimum rounds up. One within 1e-4 above a whole number
+        rounds down, as if it were the solver's error: a lower bound only ever leaves
+        more to `milp`, never takes a worse solution."""
         low = cost @ x
         used = cost != 0
         if np.all(self.whole[used]) and np.allclose(cost[used], np.round(cost[used])):
-            return math.ceil(low - 1e-6) + 1e-7
+            return math.ceil(low - 1e-4) + 1e-7
         return low + 1e-7
 
     def _takes(self, r, lb, ub, cost, bound, enough):
