@@ -109,6 +109,16 @@ def test_one_small_school_alone_hides_the_district_total(world, district_wave):
     assert audit(pub, rels, snap.data["k"], also=also, same=same, small=small) == []
 
 
+def test_the_parts_are_queued_the_school_with_most_responses_first(world, fielded):
+    """Workers take parts one at a time in queue order: the longest first, so that none
+    runs alone at the end. Creekside (9) was created after Brookside (6)."""
+    from analytics.publishing import wave_school_ids
+
+    names = dict(School.objects.values_list("id", "name"))
+    assert [names[i] for i in wave_school_ids(fielded)] == [
+        "Hilltop", "Lakeside", "Creekside", "Brookside"]
+
+
 def test_a_failing_school_task_leaves_nothing_visible_and_a_rerun_publishes(
     world, fielded, monkeypatch, django_capture_on_commit_callbacks, client
 ):
