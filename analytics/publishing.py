@@ -17,6 +17,7 @@ responses again is a no-op.
 
 import hashlib
 import json
+from collections import defaultdict
 
 from django.db import transaction
 from django.db.models import Count
@@ -75,15 +76,32 @@ def new_run(wave_id):
 def wave_school_ids(wave):
     """The schools a wave publishes a part for: a school series' school; for a
     district-wide series, each school of the district with responses in the wave, the
-    most responses first. Workers take parts in this order, one at a time
+    likely longest part first. Workers take parts in this order, one at a time
     (`CELERY_WORKER_PREFETCH_MULTIPLIER = 1`), so the longest parts start first and
-    none is left to run alone at the end (longest-processing-time-first scheduling;
-    a part's audit grows with its school's groups)."""
+    none is left to run alone at the end (longest-processing-time-first scheduling).
+    A part's time is mostly its audit, which grows with the small cells to protect:
+    the most classes under k first (none counted in a school under k, which is hidden
+    whole), then the most responses."""
     if not wave.series.district_wide:
         return [wave.series.school_id]
     rows = (Response.objects.filter(wave=wave, school__district_id=wave.series.district_id)
-            .values("school_id").annotate(n=Count("id")).order_by("-n", "school_id"))
-    return [row["school_id"] for row in rows]
+            .values_list("school_id", "class_group_id").annotate(n=Count("id")))
+    sizes = defaultdict(list)
+    for school, _, n in rows:
+        sizes[school].append(n)
+    return longest_first(sizes, wave.series.k)
+
+
+def longest_first(sizes, k):
+    """School ids ({school: responses in each class}) by how long their parts likely
+    take, longest first: the most classes under k (none in a school under k, hidden
+    whole), then the most responses, then the id."""
+    def key(school):
+        total = sum(sizes[school])
+        small = sum(n < k for n in sizes[school]) if total >= k else 0
+        return -small, -total, school
+
+    return sorted(sizes, key=key)
 
 
 def start(wave_id, run_id=None):
