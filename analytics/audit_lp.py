@@ -86,6 +86,10 @@ class _Solver:
                 self.dives += 1 if r is not None else -1
                 if r is not None:
                     return r
+            if exact and (enough is not None or not cost.any()):
+                r = self._rest(cost, x, lb, ub)
+                if r is not None and self.holds(r, lb, ub) and (enough is None or enough(r)):
+                    return r
         if exact and enough is not None:
             # The first whole solution `milp` finds often proves what is asked; if not,
             # the optimum is asked for (the question may be whether any solution does).
@@ -93,6 +97,17 @@ class _Solver:
             if r is None or (self.holds(r, lb, ub) and enough(r)):
                 return r
         return _solve(self.prog, cost, lb, ub) if exact else None
+
+    def _rest(self, cost, x, lb, ub):
+        """For a question any fitting solution settles (a feasibility question, or one
+        `enough` can): `milp`'s first whole solution with the whole columns the
+        relaxation left whole held there, so only the fractional rest is searched (a
+        much smaller program; a neighbourhood search known as RENS). None if that rest
+        has none; a solution it finds is one of the whole program."""
+        held = self.whole & (np.abs(x - np.round(x)) < 1e-9)
+        low, high = lb.copy(), ub.copy()
+        low[held] = high[held] = np.round(x[held])
+        return _solve(self.prog, cost, low, high, first=True)
 
     def _bound(self, cost, x):
         """What no whole solution's cost is below, from the relaxation's optimum x: a
