@@ -220,8 +220,9 @@ def _lone_generic(fam, cells, sizes):
     """For a continuous measure: one answer per cell, toward the least and then the
     greatest sum; each solution witnesses a value for every cell in it. A solution that,
     with those seen before (kept ones first), spreads every cell a step wide settles
-    it (`enough`); else the end is solved exactly, so every cell's range holds at least
-    the values of the two optimal ends."""
+    them (`enough`); a cell still narrow gets its exact range (its least and greatest
+    value), so what is reported narrow is exact and the finding is the same whichever
+    solutions were seen (an audit with a memo and one without agree)."""
     one = {fam.cols[c][0]: 1.0 for c in cells}
     total = {fam.cols[c][1][0]: 1.0 for c in cells}
     seen = fam.pooled(sizes, lb=one, ub=one)
@@ -233,7 +234,12 @@ def _lone_generic(fam, cells, sizes):
         if x is None:
             return {}
         seen.append(x)
-    return _lone_spreads(fam, cells, seen)
+    got, key = _lone_spreads(fam, cells, seen), fam.keys[0]
+    for c in [c for c in cells if not _wide(fam, key, got[c][key])]:
+        col = fam.cols[c][1][0]
+        ends = fam.run([fam.task(sizes, {col: s}, one, one) for s in (1.0, -1.0)])
+        got[c] = {key: _spread([x[col] for x in ends])}
+    return got
 
 
 def _lone_spreads(fam, cells, xs):
