@@ -147,10 +147,11 @@ class _Family:
         return out
 
     def _seeds(self, task):
-        """The kept solutions at a task's hidden sizes, as reduced columns (`solve`
-        checks them against the task's bounds and rows before taking one)."""
+        """The kept solutions at a task's hidden sizes, as reduced columns, lazily: the
+        solver looks at them only when its rounding fails (and checks each against the
+        task's bounds and rows before taking it)."""
         sizes = task[1][:len(self.counts.hidden)]
-        return [x[self.keep] for x in self.program.pool.at(sizes) if self.reducible(x)]
+        return (x[self.keep] for x in self.program.pool.at(sizes) if self.reducible(x))
 
     def sample(self, sizes):
         """A solution of the program with the hidden sizes fixed to `sizes` (None if it

@@ -3,6 +3,7 @@ building them, presolving by bound propagation, solving by HiGHS."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -77,18 +78,23 @@ class _Solver:
             return None
         if status == "optimal":
             bound = self._bound(cost, x) if exact else np.inf
-            for r in (self._round(x), *(seeds if exact else ())):
-                if self._takes(r, lb, ub, cost, bound, enough):
+
+            def takes(r):
+                return r is not None and self._takes(r, lb, ub, cost, bound, enough)
+
+            # Kept solutions are looked at only when the rounding fails (`seeds` is lazy).
+            for r in itertools.chain((self._round(x),), seeds if exact else ()):
+                if takes(r):
                     return r
-            if (enough is not None or not cost.any() or not exact) and self.dives > -DIVE_GIVE_UP:
-                r = self._dive(cost, x, lb, ub,
-                               lambda r: self._takes(r, lb, ub, cost, bound, enough))
+            settles = enough is not None or not cost.any()  # any fitting solution answers
+            if (settles or not exact) and self.dives > -DIVE_GIVE_UP:
+                r = self._dive(cost, x, lb, ub, takes)
                 self.dives += 1 if r is not None else -1
                 if r is not None:
                     return r
-            if exact and (enough is not None or not cost.any()):
+            if exact and settles:
                 r = self._rest(cost, x, lb, ub)
-                if r is not None and self.holds(r, lb, ub) and (enough is None or enough(r)):
+                if takes(r):
                     return r
         if exact and enough is not None:
             # The first whole solution `milp` finds often proves what is asked; if not,

@@ -238,7 +238,10 @@ def _lone_generic(fam, cells, sizes):
     for c in [c for c in cells if not _wide(fam, key, got[c][key])]:
         col = fam.cols[c][1][0]
         ends = fam.run([fam.task(sizes, {col: s}, one, one) for s in (1.0, -1.0)])
-        got[c] = {key: _spread([x[col] for x in ends])}
+        if any(x is None for x in ends):  # unsolved in time: looked at cell by cell
+            del got[c]
+        else:
+            got[c] = {key: _spread([x[col] for x in ends])}
     return got
 
 
