@@ -358,3 +358,30 @@ def test_a_feasibility_question_is_settled_on_the_fractional_rest_or_by_milp(mon
                 assert got is None or solver.holds(got, *task[1:])
                 compared, none = compared + 1, none + (got is None)
     assert compared > none > 0 and any(settled)
+
+
+def test_a_lone_score_whose_exact_range_is_unsolved_is_left_to_the_cell_by_cell_checks(
+        monkeypatch):
+    """`_lone_generic`: when a narrow cell's exact ends come back unsolved (`milp` out
+    of time), the cell gets no range here, so `_value_findings` looks at it cell by cell
+    (and reports a finding if that cannot show it wide) instead of failing."""
+    from analytics import audit_values as values
+
+    schools = list(linked_schools(range(1)))  # suppressed before the patch below
+    monkeypatch.setattr(values, "_wide", lambda *args: False)  # every lone cell narrow
+    checked = 0
+    for model, counts, linked, program, witnesses in schools:
+        fam = _Family(model, counts, linked[0], program)
+
+        def unsolved_ends(tasks, *args, real=fam.run, **kwargs):
+            return [None] * 2 if len(tasks) == 2 else real(tasks, *args, **kwargs)
+
+        fam.run = unsolved_ends
+        rest = [c for c in fam.hidden_cells if model.checked(c, fam.keys)]
+        for w in values._lone_order(witnesses):
+            here = values._lone_at(fam, rest, w)
+            rest = [c for c in rest if c not in here]
+            if here:
+                assert values._lone_generic(fam, here, w) == {}
+                checked += len(here)
+    assert checked
