@@ -11,7 +11,9 @@ machine (shared/research/limits.md).
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
+import numpy as np
 from django.db import connection
 
 from surveys.models import Response
@@ -57,6 +59,21 @@ class Spec:
             name = info.component if info.validated else f"{info.component}:not_validated"
             spec.components.setdefault(name, []).append(info)
         return spec
+
+    @cached_property
+    def layout(self):
+        """Each published measure as (key, sum holding its n, sum holding its total, lo,
+        hi), from the sums `build_query` names: a component's score, then per item its
+        mean, % favorable and the share of each option."""
+        out = [(f"component:{name}", f"c{ci}_n", f"c{ci}_sum", infos[0].lo, infos[0].hi)
+               for ci, (name, infos) in enumerate(self.components.items())]
+        for index, info in enumerate(self.items):
+            n, key = f"i{index}_n", f"item:{info.key}"
+            out += [(f"{key}:mean", n, f"i{index}_sum", info.lo, info.hi),
+                    (f"{key}:favorable", n, f"i{index}_fav", 0, 1)]
+            out += [(f"{key}:option:{v}", n, f"i{index}_o{v}", 0, 1)
+                    for v in range(info.lo, info.hi + 1)]
+        return out
 
 
 def _q(name):
@@ -129,20 +146,22 @@ def fetch_school_totals(spec, wave_id):
     return {row.pop("school_id"): row for row in rows}
 
 
-def _zero():
-    return defaultdict(float)
-
-
 def rollup(rows, key_of):
-    """Sum grain rows into groups; key_of(row) returns the group keys a row belongs to."""
-    groups = defaultdict(_zero)
-    for row in rows:
+    """Sum grain rows into groups; key_of(row) returns the group keys a row belongs to.
+    Returns {group key: {sum name: value}} (a missing sum reads as 0). Each group's sums
+    add its rows in their order, one after another, so they are the same floats as a
+    loop over the rows would give (a component's sums are fractions)."""
+    if not rows:
+        return {}
+    names = [name for name in rows[0] if name not in GRAIN]
+    values = np.array([[row[name] for name in names] for row in rows], dtype=float)
+    values[np.isnan(values)] = 0.0  # NULL: nothing to add
+    members = defaultdict(list)
+    for index, row in enumerate(rows):
         for key in key_of(row):
-            acc = groups[key]
-            for name, value in row.items():
-                if name not in GRAIN and value is not None:
-                    acc[name] += float(value)
-    return groups
+            members[key].append(index)
+    return {key: defaultdict(float, zip(names, values[index].sum(axis=0).tolist(), strict=True))
+            for key, index in members.items()}
 
 
 def fetch_keyed_matrix(spec, wave_id, school_id):

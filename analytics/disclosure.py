@@ -289,7 +289,8 @@ def _check_relation(by, parent, kids):
 # ------------------------------------------------------------------- suppression
 
 
-def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=()):
+def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=(),
+             specs=None):
     """Decide what to hide so that the publication passes the audit.
 
     Primary cells first, then the line rules (in every relation the hidden children
@@ -305,10 +306,12 @@ def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=()
     (see `audit.audit`): they are audited together, and groups whose numbers they
     already show are never chosen to hide. `hidden` lists group keys and (group,
     measure) pairs to hide from the start, because another publication of the same
-    respondents hides them.
+    respondents hides them. `specs` is `measure_specs(groups, items)` when the caller
+    has it already.
     """
     by = _check_input(groups, relations, k)
-    state = _State(by, relations, k, measure_specs(groups, items), _fixed(also, same),
+    specs = measure_specs(groups, items) if specs is None else specs
+    state = _State(by, relations, k, specs, _fixed(also, same),
                    _fixed(also, same, published_only=True))
     state.primary()
     state.mirror(hidden)

@@ -64,21 +64,8 @@ def relations_for(group_keys, classes_by_year, bands):
 
 
 def measures_for(acc, spec):
-    measures = {}
-    for ci, (name, infos) in enumerate(spec.components.items()):
-        lo, hi = infos[0].lo, infos[0].hi
-        measures[f"component:{name}"] = disclosure.Measure(
-            n=int(acc[f"c{ci}_n"]), total=acc[f"c{ci}_sum"], lo=lo, hi=hi)
-    for index, info in enumerate(spec.items):
-        n = int(acc[f"i{index}_n"])
-        measures[f"item:{info.key}:mean"] = disclosure.Measure(
-            n=n, total=acc[f"i{index}_sum"], lo=info.lo, hi=info.hi)
-        measures[f"item:{info.key}:favorable"] = disclosure.Measure(
-            n=n, total=acc[f"i{index}_fav"], lo=0, hi=1)
-        for value in range(info.lo, info.hi + 1):
-            measures[f"item:{info.key}:option:{value}"] = disclosure.Measure(
-                n=n, total=acc[f"i{index}_o{value}"], lo=0, hi=1)
-    return measures
+    return {key: disclosure.Measure(n=int(acc[n]), total=acc[total], lo=lo, hi=hi)
+            for key, n, total, lo, hi in spec.layout}
 
 
 def spread(acc, spec):
@@ -213,7 +200,7 @@ def _suppress_part(inp, progress):
             also, same = links or ((), ())
             try:
                 decision = disclosure.suppress(groups, relations, inp.k, items=inp.items,
-                                               also=also, same=same)
+                                               also=also, same=same, specs=specs)
                 return groups, relations, spreads, dropped, decision, links
             except RuntimeError:
                 continue
