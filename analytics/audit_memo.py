@@ -14,8 +14,9 @@ entries (`memo_values`). `disclosure.suppress` therefore closes with an audit in
 mode: witnesses found afresh and neither shortcut, only results computed from the same
 inputs reused, which reports what an audit without a memo reports
 (tests/analytics/test_audit_memo.py). (The witnesses aim at sizes the relaxation of
-every family meets, so a round that changes a family may move them, and then the (b)
-findings of every family are computed again.)
+the sizes program meets, `audit_sizes._anchor`, so a round that hides only measures
+keeps them unless a family rejects one; a round that hides a group may move them, and
+then the (b) findings of every family are computed again.)
 """
 
 from __future__ import annotations

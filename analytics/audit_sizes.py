@@ -75,7 +75,7 @@ class _Witnesses:
     def cover(self, prog, need, by_families=False):
         """Meets the needed (group, size) pairs with `prog` (its first columns the
         sizes): each program aims every group at a size it still needs (the others
-        near `anchor`, sizes every family meets); a size its own program cannot reach
+        near `anchor`: `_anchor`); a size its own program cannot reach
         is impossible. Returns the witnesses added."""
         start = len(self.found)
         while need:
@@ -145,7 +145,7 @@ def _witnesses(model, counts, families, verify, memo=None, keys=None, sizes=None
     kept = _kept(counts, families, memo, keys, (sizes, tuple(cover)))
     if kept is not None:
         return kept
-    found = _Witnesses(counts, model.k, cover, _anchor(counts, families))
+    found = _Witnesses(counts, model.k, cover, _anchor(counts))
     fresh, joint = list(found.found), []
     while fresh:
         bad, rejecting = set(), []
@@ -186,11 +186,16 @@ def _kept(counts, families, memo, keys, key):
     return found
 
 
-def _anchor(counts, families):
-    """Sizes the relaxation of the sizes program and of every family meets: an aim
-    only, for the sizes no witness aims at."""
-    prog = _joint(counts, families)
-    x = _solve(_Program(prog.A, prog.rlo, prog.rhi, prog.lb, prog.ub, 0 * prog.integ))
+def _anchor(counts):
+    """Sizes the relaxation of the sizes program meets: an aim only, for the sizes no
+    witness aims at. Of the sizes alone, so that it moves only when the sizes program
+    does: a round that hides only measures keeps it, hence the first witnesses, which
+    the next round keeps (`_kept`) and the closing audit, finding them afresh, finds
+    again (its (b) findings then come from the memo). An anchor that every family's
+    relaxation also met moved with any family's change, so a closing audit found other
+    witnesses and checked every family's values again at them."""
+    p = counts.prog
+    x = _solve(_Program(p.A, p.rlo, p.rhi, p.lb, p.ub, 0 * p.integ))
     return None if x is None else np.round(x[:len(counts.hidden)])
 
 

@@ -3,7 +3,7 @@ workers, against the floor of one SQL query computing the same groupings.
 
     .venv/bin/python benchmarks/publish.py [--schools 500] [--responses 1000000]
         [--classes 30] [--workers 1,2] [--gets 200] [--reuse] [--audit-only]
-        [--gets-only] [--cache-url redis://127.0.0.1:6379/N]
+        [--steps] [--gets-only] [--cache-url redis://127.0.0.1:6379/N]
 
 What it does (docs/performance.md, "Publishing"):
 
@@ -29,6 +29,9 @@ What it does (docs/performance.md, "Publishing"):
 --gets-only (with --reuse) replaces steps 2-3: the GETs of the wave as last published.
 --audit-only replaces steps 2-4: each school's suppression and audit gate, timed in this
 process (benchmarks/profiling.py `school_audit_costs`).
+--steps replaces steps 3-4: each step of each school's part timed in this process, ms per
+school, the audit apart, against the floor's share of one school
+(benchmarks/publish_steps.py).
 Prints each time, the ratios against the floor and the issue's targets. Exit status 0
 when every target is met, 1 when one is missed, 2 when the benchmark could not run.
 """
@@ -65,6 +68,9 @@ def parse_args(argv=None):
     p.add_argument("--reuse", action="store_true", help="keep the generated database")
     p.add_argument("--audit-only", action="store_true",
                    help="only time each school's suppression and audit gate, in this process")
+    p.add_argument("--steps", action="store_true",
+                   help="time each step of each school's part in this process (ms per "
+                   "school, the audit apart) against the floor")
     p.add_argument("--gets-only", action="store_true",
                    help="with --reuse: only time the dashboard GETs of the last publication")
     p.add_argument("--cache-url", default="",
@@ -323,6 +329,11 @@ def main(argv=None):
     if args.gets_only:
         return 0 if report_dashboard(dashboard(wave, args.gets)) else 1
     floor = measure_floor(wave)
+    if args.steps:
+        from benchmarks.publish_steps import school_step_costs
+
+        print(school_step_costs(wave, floor))
+        return 0
     timings = {}
     for workers in (int(w) for w in args.workers.split(",")):
         timings[workers] = publish_once(wave, workers, args.timeout)

@@ -19,12 +19,13 @@ from tests.analytics.dashboard_seed import answer
 REVEALING = re.compile(r"\d+(\.\d+)?%|\.\.|sizes |ruled out|everyone|nobody|pins it")
 
 
-def primary_only(groups, relations, k, *, items=None, also=(), same=(), hidden=()):
+def primary_only(groups, relations, k, *, items=None, also=(), same=(), hidden=(),
+                 specs=None):
     """Suppression that hides the small cells and nothing next to them: the gate audit
     then finds real leaks, with real narrowed ranges in their details."""
     by = disclosure._check_input(groups, relations, k)
-    state = disclosure._State(by, relations, k, disclosure.measure_specs(groups, items),
-                              set(), set())
+    specs = disclosure.measure_specs(groups, items) if specs is None else specs
+    state = disclosure._State(by, relations, k, specs, set(), set())
     state.primary()
     return state.decision
 
