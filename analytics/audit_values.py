@@ -313,7 +313,7 @@ def _fixed_ranges(fam, cell_counts, sizes):
     solutions found near each end without `milp` (or already found: kept on the
     program with that count, or for another measure of the cell at that count), which
     settle a measure when they are at least a step apart (two real solutions: the
-    range is wide); the others' ends exactly. A range reported narrow is always the
+    range is wide); the others by `_settle`. A range reported narrow is always the
     exact one."""
     tasks, what, xs = [], [], []
     for c, n in cell_counts:
@@ -326,11 +326,10 @@ def _fixed_ranges(fam, cell_counts, sizes):
             what.append((c, n, key, expr))
             xs += _ends(fam, key, expr, n, pool, tasks[-2:])
     out = defaultdict(dict)
-    again = [i for i, (_, n, key, expr) in enumerate(what)
-             if not _wide(fam, key, _values_range(xs[2 * i:2 * i + 2], expr, n))]
-    exact = fam.run([t for i in again for t in tasks[2 * i:2 * i + 2]])
-    for j, i in enumerate(again):
-        xs[2 * i:2 * i + 2] = exact[2 * j:2 * j + 2]
+    for i, (_, n, key, expr) in enumerate(what):
+        if not _wide(fam, key, _values_range(xs[2 * i:2 * i + 2], expr, n)):
+            xs[2 * i:2 * i + 2] = _settle(fam, key, expr, n, tasks[2 * i:2 * i + 2],
+                                          xs[2 * i:2 * i + 2])
     for i, (c, n, key, expr) in enumerate(what):
         rng = _values_range(xs[2 * i:2 * i + 2], expr, n)
         if rng is not None:
@@ -349,6 +348,30 @@ def _ends(fam, key, expr, n, pool, tasks):
     found = fam.run(tasks, exact=False)
     pool += [x for x in found if x is not None]
     return found
+
+
+def _settle(fam, key, expr, n, tasks, found):
+    """A measure's range at a fixed count that the whole solutions found so far leave
+    narrow: its greatest value, then its least, each asked with what would show the
+    range a step wide at last (`enough`: a solution that far from the other end's best
+    value so far), so the solver stops at the first such solution (the relaxation's
+    rounding, a dive, the fractional rest, `milp`'s first) instead of proving an
+    optimum. A range that stays narrow has both ends optimal: the exact one, as
+    before."""
+    def value(x):
+        return sum(x[k] * v for k, v in expr.items()) / n
+
+    step, seen = _step(fam.model.specs[key]), [x for x in found if x is not None]
+    lowest = min(seen, key=value, default=None)
+    low = np.inf if lowest is None else value(lowest)
+    high = fam.run([tasks[1]], enough=lambda x: value(x) >= low + step - EPS)[0]
+    if high is None:
+        return [None, None]
+    top = value(high)
+    if top >= low + step - EPS:
+        return [lowest, high]
+    least = fam.run([tasks[0]], enough=lambda x: value(x) <= top - step + EPS)[0]
+    return [least, high]
 
 
 def _values_range(xs, expr, n):

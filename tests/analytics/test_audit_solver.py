@@ -281,6 +281,58 @@ def test_fixed_count_ranges_are_wide_or_exact():
     assert checked and narrow
 
 
+def test_a_range_left_narrow_is_settled_by_a_solution_a_step_away_or_exactly():
+    """`audit_values._settle`, given the least end's solution only (as `_ends` may
+    leave it): the greatest end is asked with "a solution a step above the least" as
+    enough (so the solver may stop before an optimum), and the result is two real
+    solutions, a step apart exactly when the exact range is that wide, and the exact
+    range when it is narrower."""
+    from analytics import audit_values
+    from analytics.audit_lp import holds
+
+    wide_seen = narrow_seen = 0
+    for family, cells, sizes in cells_at_witnesses(range(4)):
+        asked = recording_enough(family)
+        for c in cells:
+            for n in (2, 3):
+                at = {family.cols[c][0]: float(n)}
+                for key in family.keys:
+                    expr = family.expr(c, key)
+                    tasks = [family.task(sizes[c], {k: s * v for k, v in expr.items()}, at, at)
+                             for s in (1.0, -1.0)]
+                    ends = [_solve(family.prog, *t) for t in tasks]
+                    if any(x is None for x in ends):
+                        continue
+                    ends = [family.expand(x) for x in ends]
+                    exact = [sum(x[k] * v for k, v in expr.items()) / n for x in ends]
+                    asked.clear()
+                    got = audit_values._settle(family, key, expr, n, tasks, [ends[0], None])
+                    wide = audit_values._wide(family, key, tuple(exact))
+                    assert asked[0](ends[1]) == wide and not asked[0](ends[0])
+                    for x in got:
+                        assert holds(family.prog, x[family.keep], tasks[0][1], tasks[0][2])
+                    mine = audit_values._values_range(got, expr, n)
+                    assert exact[0] - 1e-6 <= mine[0] <= mine[1] <= exact[1] + 1e-6
+                    assert audit_values._wide(family, key, mine) == wide
+                    if not wide:
+                        assert np.allclose(mine, exact)
+                    wide_seen += wide
+                    narrow_seen += not wide
+    assert wide_seen and narrow_seen
+
+
+def recording_enough(family):
+    """The `enough` each later `family.run` call is given."""
+    asked, real_run = [], family.run
+
+    def run(tasks, enough=None, **kwargs):
+        asked.append(enough)
+        return real_run(tasks, enough, **kwargs)
+
+    family.run = run
+    return asked
+
+
 def counting_runs(family):
     """The number of tasks each later `family.run` call is given."""
     asked, real_run = [], family.run
