@@ -33,6 +33,24 @@ class _Program:
     ub: np.ndarray
     integ: np.ndarray
 
+    def highs(self, core):
+        """The program as a HiGHS model (`_highs_mip`), built as `milp` builds it (the
+        matrix by columns, the integrality per column), kept for the next call."""
+        model = self.__dict__.get("_highs")
+        if model is None:
+            A = sparse.csc_array(self.A)
+            model = core.HighsLp()
+            model.num_col_, model.num_row_ = A.shape[1], A.shape[0]
+            model.a_matrix_.num_col_, model.a_matrix_.num_row_ = A.shape[1], A.shape[0]
+            model.a_matrix_.format_ = core.MatrixFormat.kColwise
+            model.row_lower_ = np.atleast_1d(self.rlo).astype(np.float64)
+            model.row_upper_ = np.atleast_1d(self.rhi).astype(np.float64)
+            model.a_matrix_.start_, model.a_matrix_.index_ = A.indptr, A.indices
+            model.a_matrix_.value_ = A.data.astype(np.float64)
+            model.integrality_ = [core.HighsVarType(int(i)) for i in self.integ]
+            self.__dict__["_highs"] = model
+        return model
+
 
 def _solve(prog, cost=None, lb=None, ub=None, first=False):
     """Optimal x by `milp`, or None if infeasible (or unsolved in time: then the
@@ -45,10 +63,44 @@ def _solve(prog, cost=None, lb=None, ub=None, first=False):
     if not len(cost):  # every column fixed: feasible iff the rows hold at zero
         ok = np.all(prog.rlo <= EPS) and np.all(prog.rhi >= -EPS)
         return np.zeros(0) if ok else None
+    options = {"time_limit": 20.0, **({"mip_rel_gap": 1e12} if first else {})}
+    x = _highs_mip(prog, cost, lb, ub, options)
+    if x is not NotImplemented:
+        return x
     cons = [LinearConstraint(prog.A, prog.rlo, prog.rhi)] if prog.A.shape[0] else []
     res = milp(cost, constraints=cons, integrality=prog.integ, bounds=Bounds(lb, ub),
-               options={"time_limit": 20.0, **({"mip_rel_gap": 1e12} if first else {})})
+               options=options)
     return res.x if res.status == 0 else None
+
+
+def _highs_mip(prog, cost, lb, ub, options):
+    """`milp`'s own call of HiGHS (the same model, options and a new solver each time,
+    so the same answers), without SciPy's wrapper around it, which converts the
+    program and reads back duals and a basis in Python on every call (about 3 ms of
+    each `milp` call on the audit's programs: docs/performance.md). The model's matrix,
+    rows and integrality are built once per program (`_Program.highs`). Returns
+    NotImplemented when SciPy's bundled HiGHS interface (private) is not usable; then
+    `milp` is called."""
+    try:
+        from scipy.optimize._highspy import _core
+        model = prog.highs(_core)
+        model.col_cost_ = np.asarray(cost, dtype=np.float64)
+        model.col_lower_ = np.asarray(lb, dtype=np.float64)
+        model.col_upper_ = np.asarray(ub, dtype=np.float64)
+        highs, settings = _core._Highs(), _core.HighsOptions()
+        settings.log_to_console = False
+        for key, value in options.items():
+            setattr(settings, key, value)
+        highs.passOptions(settings)
+        if highs.passModel(model) == _core.HighsStatus.kError:
+            return NotImplemented
+    except Exception:  # noqa: BLE001 - any trouble with the private interface: use milp
+        return NotImplemented
+    if highs.run() == _core.HighsStatus.kError:
+        return None
+    if highs.getModelStatus() != _core.HighsModelStatus.kOptimal:
+        return None
+    return np.array(highs.getSolution().col_value)
 
 
 class _Solver:

@@ -41,6 +41,37 @@ def test_the_solver_finds_whole_optima_and_infeasibility_as_milp_does():
                 assert abs(cost @ got - cost @ exact) < 1e-6
 
 
+def test_highs_is_called_as_milp_calls_it():
+    """`audit_lp._highs_mip` (HiGHS without SciPy's wrapper, the model kept on the
+    program) gives `milp`'s very answers: the same solution to the last bit, the same
+    infeasibility, optimal or first-found, whatever the program was asked before."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    from analytics.audit_lp import _highs_mip
+
+    rng, compared, infeasible = np.random.default_rng(11), 0, 0
+    for _ in range(40):
+        prog = random_program(rng, rows=int(rng.integers(1, 8)), cols=int(rng.integers(2, 10)))
+        prog.integ[rng.integers(len(prog.integ))] = 0.0  # a continuous column too
+        prog.ub[rng.integers(len(prog.ub))] = np.inf
+        for _ in range(4):
+            cost = rng.integers(-2, 3, prog.A.shape[1]).astype(float)
+            lb = prog.lb.copy()
+            lb[rng.integers(len(lb))] = rng.integers(0, 12)
+            options = {"time_limit": 20.0, **({"mip_rel_gap": 1e12} if rng.random() < 0.5 else {})}
+            res = milp(cost, constraints=[LinearConstraint(prog.A, prog.rlo, prog.rhi)],
+                       integrality=prog.integ, bounds=Bounds(lb, prog.ub), options=dict(options))
+            got = _highs_mip(prog, cost, lb, prog.ub, options)
+            assert got is not NotImplemented
+            if res.status == 0:
+                assert np.array_equal(got, res.x)
+                compared += 1
+            else:
+                assert got is None
+                infeasible += 1
+    assert compared and infeasible
+
+
 def exact_band_findings(fam, counts):
     """The band check as it was: the least and greatest total of every banded value, by
     `milp`; {(group, measure): the range of a pinned one's value}."""
