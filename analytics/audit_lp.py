@@ -34,23 +34,30 @@ class _Program:
     integ: np.ndarray
 
     def highs(self, core):
-        """The program as a HiGHS model (`_highs_mip`), built as `milp` builds it (the
-        matrix by columns, the integrality per column), kept for the next call."""
+        """The program as a HiGHS model for `_highs_mip`: `_highs_lp` with the
+        integrality per column, as `milp` builds it; kept for the next call."""
         model = self.__dict__.get("_highs")
         if model is None:
-            A = sparse.csc_array(self.A)
-            model = core.HighsLp()
-            model.num_col_, model.num_row_ = A.shape[1], A.shape[0]
-            model.a_matrix_.num_col_, model.a_matrix_.num_row_ = A.shape[1], A.shape[0]
-            model.a_matrix_.format_ = core.MatrixFormat.kColwise
-            model.row_lower_ = np.atleast_1d(self.rlo).astype(np.float64)
-            model.row_upper_ = np.atleast_1d(self.rhi).astype(np.float64)
-            model.a_matrix_.start_, model.a_matrix_.index_ = A.indptr, A.indices
-            model.a_matrix_.value_ = A.data.astype(np.float64)
+            model = _highs_lp(self, core)
             model.integrality_ = [core.HighsVarType(int(i)) for i in self.integ]
             self.__dict__["_highs"] = model
         return model
 
+
+def _highs_lp(prog, core):
+    """The program's relaxation as a HiGHS model, built as `milp` builds it (the matrix
+    by columns): no cost, the program's bounds."""
+    A, lp = sparse.csc_array(prog.A), core.HighsLp()
+    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = A.shape[1], A.shape[0]
+    lp.a_matrix_.format_ = core.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_ = A.indptr, A.indices
+    lp.a_matrix_.value_ = A.data.astype(np.float64)
+    lp.row_lower_ = np.atleast_1d(prog.rlo).astype(np.float64)
+    lp.row_upper_ = np.atleast_1d(prog.rhi).astype(np.float64)
+    lp.col_cost_ = np.zeros(A.shape[1])
+    lp.col_lower_, lp.col_upper_ = prog.lb.astype(np.float64), prog.ub.astype(np.float64)
+    return lp
 
 def _solve(prog, cost=None, lb=None, ub=None, first=False):
     """Optimal x by `milp`, or None if infeasible (or unsolved in time: then the
@@ -232,15 +239,8 @@ def _warm_highs(prog):
         from scipy.optimize._highspy import _core
         h = _core._Highs()
         h.setOptionValue("output_flag", False)
-        inf, A, lp = h.getInfinity(), prog.A.tocsc(), _core.HighsLp()
-        lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
-        lp.col_cost_ = np.zeros(A.shape[1])
-        lp.col_lower_, lp.col_upper_ = np.clip(prog.lb, -inf, inf), np.clip(prog.ub, -inf, inf)
-        lp.row_lower_, lp.row_upper_ = np.clip(prog.rlo, -inf, inf), np.clip(prog.rhi, -inf, inf)
-        lp.a_matrix_.format_ = _core.MatrixFormat.kColwise
-        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = (
-            A.indptr, A.indices, A.data)
-        return (h, _core, inf) if h.passModel(lp) == _core.HighsStatus.kOk else None
+        ok = h.passModel(_highs_lp(prog, _core)) == _core.HighsStatus.kOk
+        return (h, _core, h.getInfinity()) if ok else None
     except Exception:  # noqa: BLE001 - any trouble with the private interface: use milp
         return None
 

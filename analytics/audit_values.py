@@ -341,7 +341,7 @@ def _ends(fam, key, expr, n, pool, tasks):
     """Two whole solutions near a measure's least and greatest value: two of `pool`
     (the cell's solutions so far) when they are a step apart, else found now (added)."""
     if pool:
-        values = [sum(x[k] * v for k, v in expr.items()) / n for x in pool]
+        values = [_value(x, expr, n) for x in pool]
         ends = [pool[int(np.argmin(values))], pool[int(np.argmax(values))]]
         if _wide(fam, key, _values_range(ends, expr, n)):
             return ends
@@ -358,26 +358,28 @@ def _settle(fam, key, expr, n, tasks, found):
     rounding, a dive, the fractional rest, `milp`'s first) instead of proving an
     optimum. A range that stays narrow has both ends optimal: the exact one, as
     before."""
-    def value(x):
-        return sum(x[k] * v for k, v in expr.items()) / n
-
     step, seen = _step(fam.model.specs[key]), [x for x in found if x is not None]
-    lowest = min(seen, key=value, default=None)
-    low = np.inf if lowest is None else value(lowest)
-    high = fam.run([tasks[1]], enough=lambda x: value(x) >= low + step - EPS)[0]
+    lowest = min(seen, key=lambda x: _value(x, expr, n), default=None)
+    low = np.inf if lowest is None else _value(lowest, expr, n)
+    high = fam.run([tasks[1]], enough=lambda x: _value(x, expr, n) >= low + step - EPS)[0]
     if high is None:
         return [None, None]
-    top = value(high)
+    top = _value(high, expr, n)
     if top >= low + step - EPS:
         return [lowest, high]
-    least = fam.run([tasks[0]], enough=lambda x: value(x) <= top - step + EPS)[0]
+    least = fam.run([tasks[0]], enough=lambda x: _value(x, expr, n) <= top - step + EPS)[0]
     return [least, high]
 
 
 def _values_range(xs, expr, n):
     if any(x is None for x in xs):
         return None
-    return _spread([sum(x[k] * v for k, v in expr.items()) / n for x in xs])
+    return _spread([_value(x, expr, n) for x in xs])
+
+
+def _value(x, expr, n):
+    """A measure's value in a solution: its total ({column: coefficient}) over n."""
+    return sum(x[k] * v for k, v in expr.items()) / n
 
 
 def _small_cells(fam, cells):
