@@ -10,6 +10,8 @@ from django.db import models
 
 from surveys.models import PublicIdModel, School, Wave
 
+from .fields import DocumentField
+
 
 class PublishRun(PublicIdModel):
     class Status(models.TextChoices):
@@ -47,8 +49,8 @@ class Snapshot(models.Model):
 
     wave = models.ForeignKey(Wave, on_delete=models.PROTECT, related_name="snapshots")
     version = models.PositiveIntegerField()
-    data = models.JSONField()
-    audit = models.JSONField(default=dict)
+    data = DocumentField()
+    audit = DocumentField(default=dict)
     fingerprint = models.CharField(
         max_length=64, help_text="SHA-256 of the published content (without its timestamp)."
     )
@@ -77,10 +79,10 @@ class SnapshotPart(models.Model):
     wave = models.ForeignKey(Wave, on_delete=models.PROTECT, related_name="snapshot_parts")
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
     fingerprint = models.CharField(max_length=64)
-    data = models.JSONField(help_text="The school's snapshot document.")
-    published = models.JSONField(help_text="What disclosure.publish released: the audit's input.")
-    relations = models.JSONField()
-    audit = models.JSONField(default=dict)
+    data = DocumentField(help_text="The school's snapshot document.")
+    published = DocumentField(help_text="What disclosure.publish released: the audit's input.")
+    relations = DocumentField()
+    audit = DocumentField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

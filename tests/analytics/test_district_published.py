@@ -4,7 +4,10 @@ published together, and what a school leader and the district admin get. The wav
 `fielded` of test_district_publish.py (Hilltop, Lakeside and two small schools under k);
 the tests that publish waves of their own are there."""
 
+import json
+
 import pytest
+from django.db import connection
 
 from analytics.audit import audit
 from analytics.publishing import publish
@@ -107,3 +110,17 @@ def test_a_leader_sees_their_own_school_part_and_the_admin_the_district(
     assert client.get(url, {"school": lakeside.public_id}).json()["school"]["name"] \
         == "Lakeside"
     assert snap.data["k"] == 10
+
+
+def test_published_documents_are_kept_as_written_json(snap):
+    """On PostgreSQL a snapshot's documents are `json` text, not `jsonb` (analytics.fields:
+    written once, read whole, never searched inside), and read back as they were written."""
+    part = snap.parts.first()
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_typeof(p.published)::text, p.published::text, s.data::text "
+                    "FROM analytics_snapshotpart p, analytics_snapshot s "
+                    "WHERE p.id = %s AND s.id = %s", [part.id, snap.id])
+        kind, published, data = cur.fetchone()
+    assert kind == "json"
+    assert json.loads(published) == part.published and json.loads(data) == snap.data
+    assert part.published["groups"] and snap.data["groups"]
