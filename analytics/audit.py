@@ -112,7 +112,8 @@ def _audit_model(model, values, memo=None):
             findings += memo_values(
                 memo, (keys[fam], seen),
                 lambda name=name: (family_key(model, name, sizes, alone=True), seen),
-                lambda fam=fam: _value_findings(_fresh(fam), witnesses))
+                lambda fam=fam: _value_findings(_fresh(fam), witnesses,
+                                                _store(memo, "cells", keys[fam])))
     if values:
         for fams in _by_program(model, families):
             findings += _reuse(memo, "bands", tuple(keys[f] for f in fams),
@@ -132,9 +133,11 @@ def _families(model, counts, sizes, memo=None):
     def program(fam):
         linked = model.linked(fam)
         if linked not in programs:
-            pool = None if sizes is None else memo.pools.setdefault(
-                (sizes, linked), Pool(len(counts.hidden)))
-            programs[linked] = Lazy(lambda: _Program(model, counts, linked, pool))
+            pool = lone = None
+            if sizes is not None:
+                pool = memo.pools.setdefault((sizes, linked), Pool(len(counts.hidden)))
+                lone = memo.lone.setdefault(family_key(model, linked[0], sizes), {})
+            programs[linked] = Lazy(lambda: _Program(model, counts, linked, pool, lone))
         return programs[linked]
 
     if sizes is None:
@@ -166,6 +169,11 @@ def _fresh(fam):
     fam = built(fam)
     fam.solver = None
     return fam
+
+
+def _store(memo, name, key):
+    """The memo's results of one program kept across audits (None without a memo)."""
+    return None if memo is None else getattr(memo, name).setdefault(key, {})
 
 
 def _reuse(memo, store, key, compute):

@@ -21,7 +21,7 @@ class _Program:
     family's block (`_block`), with the rows tying a component's total to its items'
     totals in each group (`_link_rows`). Built once, shared by the set's families."""
 
-    def __init__(self, model, counts, fams, pool=None):
+    def __init__(self, model, counts, fams, pool=None, lone=None):
         self.model, self.counts, self.fams = model, counts, fams
         h = len(counts.hidden)
         self.pool = pool or Pool(h)  # whole solutions found (`audit_pool`)
@@ -33,7 +33,9 @@ class _Program:
         self.prog, self.keep, self.fixed = _reduce(rows.program(self.lb, self.ub, self.integ), h)
         self.where = np.full(len(self.lb), -1)
         self.where[self.keep] = np.arange(len(self.keep))
-        self.lone = {}  # witness -> `audit_values._lone_table`, shared by the set's items
+        # witness -> {(item family, cell): answers} (`audit_values._lone_shared`), shared
+        # by the set's items; the memo's, kept across audits of this program, if given
+        self.lone = {} if lone is None else lone
 
     def _block(self, fam, rows):
         """The columns and rows of one family: {group: (answer count, [option counts]

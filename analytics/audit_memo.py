@@ -33,6 +33,10 @@ class AuditMemo:
         self.values_clean = {}  # (own key, witnesses) -> True: found nothing (`memo_values`)
         self.witnesses = None  # (sizes program digest, the last round's witnesses)
         self.pools = {}  # (sizes program digest, linked set) -> `audit_pool.Pool`
+        # Results at one witness, under the program's digest (`family_key`): one
+        # respondent's answers (`audit_values._lone_shared`) and each remaining cell's
+        # checks (`audit_values._cell_by_cell`): exact, so reused in `exact` mode too.
+        self.lone, self.cells = {}, {}
         self.exact = False  # the closing audit: reuse only what was computed from the same inputs
 
     def get(self, store, key):

@@ -14,13 +14,15 @@ from .audit_model import EPS, MEAN_STEP, PERCENT_STEP, Finding, _where
 # ------------------------------------------------------------------------ (b) values
 
 
-def _value_findings(fam, witnesses):
-    """(b) for small cells; every other hidden cell must not be proven unanimous."""
+def _value_findings(fam, witnesses, store=None):
+    """(b) for small cells; every other hidden cell must not be proven unanimous.
+    `store` (from the memo, under the family's program digest) keeps each cell's
+    results at its own witness (`_cell_by_cell`) for later audits of the same program."""
     strict = [c for c in fam.hidden_cells if fam.model.checked(c, fam.keys)]
     ranges = {c: {} for c in strict}
     rest = _lone_cells(fam, strict, witnesses, ranges)
     rest += [c for c in strict if c not in rest and not ranges[c]]
-    answers = _cell_by_cell(fam, rest, witnesses, ranges)
+    answers = _cell_by_cell(fam, rest, witnesses, ranges, {} if store is None else store)
     failing = [c for c in strict if answers.get(c, (0, 1))[1] < 1 or not _all_wide(fam, ranges[c])]
     sure = [c for c in failing if fam.model.sure(c)]
     small = sure + _small_cells(fam, [c for c in failing if c not in sure])
@@ -138,20 +140,26 @@ def _lone_at(fam, cells, w):
 
 def _lone_shared(fam, cells, w, witnesses):
     """`_lone` at witness w for the cells of every item of a linked set at once (they
-    share one program: `audit_family._Program`), computed once per audit by a solver of
-    its own and kept on the program. The same answers as each item's own `_lone`: the
-    proven answers are exact either way."""
-    table = fam.program.lone.get(w.tobytes())
-    if table is None:
-        table = fam.program.lone[w.tobytes()] = _lone_table(fam, w, witnesses)
+    share one program: `audit_family._Program`), by a solver of its own, kept on the
+    program by witness: the program's table outlives the audit when the memo holds it
+    (`audit._families`), and a later audit with other witnesses asks only for the pairs
+    it lacks. The same answers as each item's own `_lone`: each pair's proven answers
+    are exact, whatever else was asked with it."""
+    table = fam.program.lone.setdefault(w.tobytes(), {})
     if any((fam.fam, c) not in table for c in cells):
-        return _lone(fam, cells, w)
+        pairs = [(f, c) for f, c in _lone_table_pairs(fam, w, witnesses)
+                 if (f.fam, c) not in table]
+        asked = {(f.fam, c) for f, c in pairs}
+        pairs += [(fam, c) for c in cells
+                  if (fam.fam, c) not in table and (fam.fam, c) not in asked]
+        runner = _Family(fam.model, fam.counts, fam.fam, fam.program)
+        table.update({(f.fam, c): got for (f, c), got in _lone_pairs(runner, pairs, w).items()})
     return _lone_ranges(fam, {c: table[(fam.fam, c)] for c in cells})
 
 
-def _lone_table(fam, w, witnesses):
-    """{(family, cell): answers one respondent there can give} for the checked hidden
-    cells of every item of fam's program that `_lone_cells` checks at witness w."""
+def _lone_table_pairs(fam, w, witnesses):
+    """(item family, cell) for the checked hidden cells of every item of fam's program
+    that `_lone_cells` checks at witness w."""
     order, pairs = _lone_order(witnesses), []
     for name in fam.program.fams:
         other = fam if name == fam.fam else _Family(fam.model, fam.counts, name, fam.program)
@@ -162,8 +170,7 @@ def _lone_table(fam, w, witnesses):
             i = other.counts.index[c]
             if next(v for v in order if v[i] == 1).tobytes() == w.tobytes():
                 pairs.append((other, c))
-    runner = _Family(fam.model, fam.counts, fam.fam, fam.program)
-    return {(f.fam, c): got for (f, c), got in _lone_pairs(runner, pairs, w).items()}
+    return pairs
 
 
 def _lone(fam, cells, sizes, cap=False):
@@ -254,17 +261,27 @@ def _lone_all_wide(fam, cells, xs):
                for r in _lone_spreads(fam, cells, xs).values())
 
 
-def _cell_by_cell(fam, cells, witnesses, ranges):
+def _cell_by_cell(fam, cells, witnesses, ranges, store):
     """The remaining cells, each at its own witness: its answer-count range, then one
-    respondent's answers, then the fewest and most answers it can have."""
+    respondent's answers, then the fewest and most answers it can have. Each cell's
+    results depend only on the program, the cell and its witness (the answer counts and
+    a narrow range are exact, a wide one is witnessed), so `store` keeps them under
+    (witness, cell) and a later audit of the same program reuses them for the cells
+    whose witness it shares: the same findings."""
     sizes = {c: _sizes_for(fam, witnesses, c) for c in cells}
-    answers = _answer_ranges(fam, cells, sizes)
-    for c in cells:
+    at = {c: (sizes[c].tobytes(), c) for c in cells}
+    todo = [c for c in cells if at[c] not in store]
+    answers = _answer_ranges(fam, todo, sizes) if todo else {}
+    for c in todo:
         if answers[c][0] <= 1 <= answers[c][1]:
             _merge(ranges, _lone(fam, [c], sizes[c], cap=True))
-    extra = [(c, n) for c in cells if answers[c][1] >= 1 and not _all_wide(fam, ranges[c])
+    extra = [(c, n) for c in todo if answers[c][1] >= 1 and not _all_wide(fam, ranges[c])
              for n in sorted({max(answers[c][0], 1), answers[c][1]} - {1})]
     _merge(ranges, _fixed_ranges(fam, extra, sizes))
+    for c in todo:
+        store[at[c]] = (answers[c], dict(ranges[c]))
+    for c in cells:
+        answers[c], ranges[c] = store[at[c]][0], dict(store[at[c]][1])
     return answers
 
 

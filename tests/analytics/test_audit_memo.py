@@ -11,7 +11,7 @@ import random
 import pytest
 
 from analytics import audit as audit_module
-from analytics import disclosure
+from analytics import audit_values, disclosure
 from analytics import snapshot as build_module
 from analytics.audit import audit
 from tests.analytics.test_disclosure import ITEMS, K, Student, build
@@ -40,9 +40,9 @@ def test_every_repair_round_rules_out_and_pins_what_a_full_audit_does(monkeypatc
     rounds, computed = [], []
     real_values = audit_module._value_findings
 
-    def counting(fam, witnesses):
+    def counting(fam, witnesses, store=None):
         computed[-1] += 1
-        return real_values(fam, witnesses)
+        return real_values(fam, witnesses, store)
 
     def both(published, relations, k=None, memo=None, **kw):
         closing = memo is not None and memo.exact
@@ -150,3 +150,76 @@ def test_witnesses_found_afresh_mostly_stay_when_only_measures_are_hidden():
             after = fresh_witnesses(groups, rels, more)
             same, total = same + (after == before), total + 1
     assert total == 30 and same >= 24
+
+
+def test_results_at_a_shared_witness_are_reused_by_a_later_audit(monkeypatch):
+    """Each remaining cell's checks at its witness (`audit_values._cell_by_cell`) and one
+    respondent's answers at a witness (`_lone_shared`) are kept in the memo under the
+    program's digest: a closing audit whose fresh witnesses differ from the rounds' asks
+    only for what it lacks, and still finds what an audit without a memo finds."""
+    closing, asked = [], []
+    real_cells, real_pairs = audit_values._cell_by_cell, audit_values._lone_pairs
+
+    def cells(fam, cells, witnesses, ranges, store):
+        sizes = [audit_values._sizes_for(fam, witnesses, c).tobytes() for c in cells]
+        asked[-1][0] += len(cells)
+        asked[-1][1] += sum((w, c) in store for w, c in zip(sizes, cells, strict=True))
+        return real_cells(fam, cells, witnesses, ranges, store)
+
+    def pairs(runner, todo, sizes, ub=None):
+        asked[-1][2] += len(todo)
+        return real_pairs(runner, todo, sizes, ub)
+
+    def both(published, relations, k=None, memo=None, **kw):
+        asked.append([0, 0, 0])
+        found = audit(published, relations, k, memo=memo, **kw)
+        if memo is not None and memo.exact:
+            with_memo = asked[-1]
+            asked.append([0, 0, 0])
+            full = audit(published, relations, k, **kw)
+            closing.append((plain(found), plain(full), with_memo, asked[-1]))
+        return found
+
+    monkeypatch.setattr(audit_values, "_cell_by_cell", cells)
+    monkeypatch.setattr(audit_values, "_lone_pairs", pairs)
+    monkeypatch.setattr(disclosure, "audit", both)
+    for seed in (5, 6, 7):  # 12 classes: closing audits that find other witnesses
+        groups, rels = school(seed, classes=12)
+        disclosure.suppress(groups, rels, K, items=ITEMS)
+    assert len(closing) >= 4 and all(with_memo == full for with_memo, full, _, _ in closing)
+    # Some closing audit found cells at witnesses the rounds had used, and reused them.
+    assert any(memo_counts[1] > 0 for _, _, memo_counts, _ in closing)
+    # Without the memo nothing is stored, so nothing is reused.
+    assert all(fresh[1] == 0 for _, _, _, fresh in closing)
+
+
+def test_an_audit_whose_findings_are_forgotten_asks_its_solvers_nothing_again(monkeypatch):
+    """With the families' findings dropped from the memo, a second audit of the same
+    publication computes every family's findings again, but from the kept results at
+    its witnesses: no cell is checked and no respondent's answers are asked again."""
+    groups, rels = school(5, classes=12)
+    decision = disclosure.suppress(groups, rels, K, items=ITEMS)
+    published = disclosure.publish(groups, decision, K)
+    asked = {"pairs": 0, "cells": 0}
+    real_pairs, real_ranges = audit_values._lone_pairs, audit_values._answer_ranges
+
+    def pairs(runner, todo, sizes, ub=None):
+        asked["pairs"] += len(todo)
+        return real_pairs(runner, todo, sizes, ub)
+
+    def ranges(fam, cells, sizes):
+        asked["cells"] += len(cells)
+        return real_ranges(fam, cells, sizes)
+
+    monkeypatch.setattr(audit_values, "_lone_pairs", pairs)
+    monkeypatch.setattr(audit_values, "_answer_ranges", ranges)
+    memo = audit_module.AuditMemo()
+    memo.exact = True
+    first = audit(published, rels, K, small=decision.small, memo=memo)
+    assert asked["pairs"] > 0 and asked["cells"] > 0
+    asked.update(pairs=0, cells=0)
+    memo.values.clear()
+    memo.witnesses = None
+    again = audit(published, rels, K, small=decision.small, memo=memo)
+    assert asked == {"pairs": 0, "cells": 0}
+    assert plain(again) == plain(first) == plain(audit(published, rels, K, small=decision.small))
