@@ -265,9 +265,10 @@ def _cell_by_cell(fam, cells, witnesses, ranges, store):
     """The remaining cells, each at its own witness: its answer-count range, then one
     respondent's answers, then the fewest and most answers it can have. Each cell's
     results depend only on the program, the cell and its witness (the answer counts and
-    a narrow range are exact, a wide one is witnessed), so `store` keeps them under
-    (witness, cell) and a later audit of the same program reuses them for the cells
-    whose witness it shares: the same findings."""
+    a narrow range are exact, a wide one is witnessed; the cells come with no range of
+    their own yet: `_value_findings`), so `store` keeps them under (witness, cell) and a
+    later audit of the same program reuses them for the cells whose witness it shares:
+    the same findings."""
     sizes = {c: _sizes_for(fam, witnesses, c) for c in cells}
     at = {c: (sizes[c].tobytes(), c) for c in cells}
     todo = [c for c in cells if at[c] not in store]
