@@ -128,7 +128,12 @@ def _families(model, counts, sizes, memo=None):
     With a memo a family is built only when a result of it is not stored
     (`audit_memo.family_key`), and a program keeps the solutions found by the
     program of its linked set in earlier rounds with the same sizes (`audit_pool`)."""
-    programs = {}
+    programs, names = {}, {}
+
+    def key(name):  # a family's digest; its linked set's first family's names the program
+        if name not in names:
+            names[name] = family_key(model, name, sizes)
+        return names[name]
 
     def program(fam):
         linked = model.linked(fam)
@@ -136,7 +141,7 @@ def _families(model, counts, sizes, memo=None):
             pool = lone = None
             if sizes is not None:
                 pool = memo.pools.setdefault((sizes, linked), Pool(len(counts.hidden)))
-                lone = memo.lone.setdefault(family_key(model, linked[0], sizes), {})
+                lone = memo.lone.setdefault(key(linked[0]), {})
             programs[linked] = Lazy(lambda: _Program(model, counts, linked, pool, lone))
         return programs[linked]
 
@@ -145,8 +150,7 @@ def _families(model, counts, sizes, memo=None):
         return families, dict.fromkeys(families)
     families = [Lazy(lambda fam=fam: _Family(model, counts, fam, built(program(fam))))
                 for fam in model.families]
-    return families, {f: family_key(model, fam, sizes)
-                      for f, fam in zip(families, model.families, strict=True)}
+    return families, {f: key(fam) for f, fam in zip(families, model.families, strict=True)}
 
 
 def _by_program(model, families):

@@ -59,6 +59,7 @@ def _highs_lp(prog, core):
     lp.col_lower_, lp.col_upper_ = prog.lb.astype(np.float64), prog.ub.astype(np.float64)
     return lp
 
+
 def _solve(prog, cost=None, lb=None, ub=None, first=False):
     """Optimal x by `milp`, or None if infeasible (or unsolved in time: then the
     caller reports a finding, never a pass). `first`: the first whole solution its

@@ -147,13 +147,11 @@ def _lone_shared(fam, cells, w, witnesses):
     are exact, whatever else was asked with it."""
     table = fam.program.lone.setdefault(w.tobytes(), {})
     if any((fam.fam, c) not in table for c in cells):
-        pairs = [(f, c) for f, c in _lone_table_pairs(fam, w, witnesses)
-                 if (f.fam, c) not in table]
-        asked = {(f.fam, c) for f, c in pairs}
-        pairs += [(fam, c) for c in cells
-                  if (fam.fam, c) not in table and (fam.fam, c) not in asked]
+        wanted = [*_lone_table_pairs(fam, w, witnesses), *((fam, c) for c in cells)]
+        pairs = {(f.fam, c): (f, c) for f, c in wanted if (f.fam, c) not in table}
         runner = _Family(fam.model, fam.counts, fam.fam, fam.program)
-        table.update({(f.fam, c): got for (f, c), got in _lone_pairs(runner, pairs, w).items()})
+        got = _lone_pairs(runner, list(pairs.values()), w)
+        table.update({(f.fam, c): answers for (f, c), answers in got.items()})
     return _lone_ranges(fam, {c: table[(fam.fam, c)] for c in cells})
 
 

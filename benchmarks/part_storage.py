@@ -40,13 +40,13 @@ def main(argv=None):
     import django
 
     django.setup()
-    repeat = ours.repeat
     wave = publish.prepare(args)
-    _fingerprint(wave, repeat)
-    documents = _documents(wave)
+    school = wave.series.schools().first()
+    _fingerprint(wave, school, ours.repeat)
+    documents = _documents(wave, school)
     sizes = ", ".join(f"{len(d) / 1000:.0f} kB" for d in documents)
     print(f"one school's part: four documents of {sizes}")
-    timings = _alternate(documents, repeat)
+    timings = _alternate(documents, ours.repeat)
     for op in ("write", "read"):
         new, old = (statistics.median(timings[(op, kind)]) for kind in KINDS)
         print(f"{op:5}  json {new:6.1f} ms   jsonb (baseline) {old:6.1f} ms   "
@@ -54,33 +54,32 @@ def main(argv=None):
     return 0
 
 
-def _fingerprint(wave, repeat):
+def _fingerprint(wave, school, repeat):
     """The part's fingerprint of its grain rows: `snapshot._rows_digest` against the
     JSON digest with sorted keys it replaced (the baseline), the same rows."""
     from analytics import aggregation, snapshot
 
     spec, _, _ = snapshot.series_setup(wave.series)
-    rows = aggregation.fetch_grain(spec, wave.id, wave.series.schools().first().id)
-
-    def as_json():
-        return snapshot.digest(sorted(rows, key=lambda r: json.dumps(
-            [r[c] for c in aggregation.GRAIN])))
-
-    times = {name: [] for name in ("repr", "json")}
+    rows = aggregation.fetch_grain(spec, wave.id, school.id)
+    ways = {
+        "repr": lambda: snapshot._rows_digest(rows),
+        "json": lambda: snapshot.digest(sorted(rows, key=lambda r: json.dumps(
+            [r[c] for c in aggregation.GRAIN]))),
+    }
+    times = {name: [] for name in ways}
     for _ in range(repeat):
-        for name, digest in (("repr", snapshot._rows_digest), ("json", as_json)):
+        for name, digest in ways.items():
             started = time.perf_counter()
-            digest(rows) if name == "repr" else digest()
+            digest()
             times[name].append(1000 * (time.perf_counter() - started))
     new, old = (statistics.median(times[name]) for name in ("repr", "json"))
     print(f"fingerprint of {len(rows)} grain rows: repr {new:.1f} ms   json (baseline) "
           f"{old:.1f} ms   {old / new:.2f}x faster")
 
 
-def _documents(wave):
+def _documents(wave, school):
     from analytics import publishing, snapshot
 
-    school = wave.series.schools().first()
     inp = snapshot.school_input(wave, school, publishing.previous_document(wave, school))
     built = snapshot.build_part(inp)
     return [json.dumps(v) for v in (built.data, built.published, built.relations,
@@ -94,8 +93,7 @@ def _alternate(documents, repeat):
         for kind in KINDS:
             cur.execute(f"DROP TABLE IF EXISTS bench_part_{kind}; CREATE TABLE "
                         f"bench_part_{kind} (id serial, a {kind}, b {kind}, c {kind}, d {kind})")
-            cur.execute(f"INSERT INTO bench_part_{kind} (a, b, c, d) VALUES (%s, %s, %s, %s)",
-                        documents)
+            _insert(cur, kind, documents)
     timings = {(op, kind): [] for op in ("write", "read") for kind in KINDS}
     try:
         for _ in range(repeat):
@@ -114,10 +112,14 @@ def _write(kind, documents):
     started = time.perf_counter()
     with transaction.atomic():
         with connection.cursor() as cur:
-            cur.execute(f"INSERT INTO bench_part_{kind} (a, b, c, d) VALUES (%s, %s, %s, %s)",
-                        documents)
+            _insert(cur, kind, documents)
         transaction.set_rollback(True)
     return 1000 * (time.perf_counter() - started)
+
+
+def _insert(cur, kind, documents):
+    cur.execute(f"INSERT INTO bench_part_{kind} (a, b, c, d) VALUES (%s, %s, %s, %s)",
+                documents)
 
 
 def _read(kind):
