@@ -22,7 +22,8 @@ then the (b) findings of every family are computed again.)
 from __future__ import annotations
 
 import hashlib
-import json
+
+from . import jsontext
 
 
 class AuditMemo:
@@ -144,5 +145,5 @@ def audit_digest(published, relations, k, also=(), same=(), small=()):
     that (`analytics.snapshot` audits again whatever else it writes)."""
     plain = {"published": published, "relations": relations, "k": k, "also": also,
              "same": same, "small": sorted(map(repr, small or ()))}
-    text = json.dumps(plain, sort_keys=True, default=repr)
-    return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
+    text = jsontext.dumps(plain, sort_keys=True, default=repr)
+    return hashlib.blake2b(text, digest_size=20).hexdigest()

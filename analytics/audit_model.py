@@ -3,6 +3,7 @@ across units, relations, measure specs and families."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -16,7 +17,14 @@ COARSE_BELOW = 300  # an item mean of fewer answers is published to one decimal
 def top_share(n, banding=DEFAULT_BANDING):
     """The share from which a value of n answers is shown as a band (1 minus it: the
     bottom band), by the banding schedule."""
+    if banding is DEFAULT_BANDING:
+        return _default_top_share(n)
     return next(share for least, share in banding if n >= least)
+
+
+@functools.lru_cache(maxsize=4096)
+def _default_top_share(n):
+    return next(share for least, share in DEFAULT_BANDING if n >= least)
 
 
 def mean_places(spec, n):

@@ -86,6 +86,10 @@ class Decision:
     rounds: int = 0
     audit_seconds: float = 0.0  # time spent in the audit rounds (benchmarks/publish.py)
     audited: str = ""  # `audit_digest` of the publication the last full audit passed
+    # (group, measure) -> (the measure, its shown entry), and group -> (the group, all
+    # its entries): suppression publishes the same measures round after round
+    # (`_shown_entry`, `_all_shown`)
+    shown: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def suppressed_marker(k, what="respondents"):
@@ -499,19 +503,42 @@ def publish(groups, decision, k):
     needs them."""
     specs = decision.specs or measure_specs(groups)
     out = {"k": k, "banding": [list(b) for b in BANDING], "measures": specs, "groups": {}}
+    hidden_in = defaultdict(list)
+    for group_key, key in decision.hidden_measures:
+        hidden_in[group_key].append(key)
     for g in groups:
         if g.key in decision.hidden_groups:
             out["groups"][g.key] = suppressed_marker(k)
             continue
-        out["groups"][g.key] = {"suppressed": False, "n": g.n, "measures": {
-            key: _entry(g, key, specs[key], decision, k) for key in sorted(g.measures)}}
+        measures = dict(_all_shown(g, specs, decision))
+        for key in hidden_in.get(g.key, ()):
+            if key in measures:
+                measures[key] = suppressed_marker(k, "answers")
+        out["groups"][g.key] = {"suppressed": False, "n": g.n, "measures": measures}
     return out
 
 
-def _entry(group, key, spec, decision, k):
-    if (group.key, key) in decision.hidden_measures:
-        return suppressed_marker(k, "answers")
-    return {**_shown(group.measures[key], spec), "n": group.measures[key].n}
+def _all_shown(group, specs, decision):
+    """Every measure of the group as shown, in key order (`publish` copies it and marks
+    what is hidden), kept in the decision like `_shown_entry`."""
+    kept = decision.shown.get(group.key)
+    if kept is None or kept[0] is not group:
+        kept = decision.shown[group.key] = (group, {
+            key: _shown_entry(group, key, specs[key], decision) for key in sorted(group.measures)})
+    return kept[1]
+
+
+def _shown_entry(group, key, spec, decision):
+    """The measure as shown (value or band, and its answer count), kept in the decision:
+    it depends only on the measure and its spec, and each round of `suppress` publishes
+    every measure again. Kept with the measure it was made from, so a decision used with
+    other groups of the same keys never gets another measure's entry. Shared between
+    publications: nothing changes a published entry."""
+    m, cell = group.measures[key], (group.key, key)
+    kept = decision.shown.get(cell)
+    if kept is None or kept[0] is not m:
+        kept = decision.shown[cell] = (m, {**_shown(m, spec), "n": m.n})
+    return kept[1]
 
 
 def _shown(m, spec):
@@ -530,7 +557,8 @@ def _band_partners(group, key, keys, decision, step=1):
     specs, hidden = decision.specs, decision.hidden_measures
 
     def open_(k):
-        return (group.key, k) not in hidden and "band" not in _shown(group.measures[k], specs[k])
+        return ((group.key, k) not in hidden
+                and "band" not in _shown_entry(group, k, specs[k], decision))
 
     fav = next((k for k in keys if k.endswith(":favorable")), None)
     mean = next((k for k in keys if k.endswith(":mean")), None)
@@ -558,7 +586,7 @@ def _open_within(group, key, keys, decision, hiding):
     what is hidden already) hidden: `audit_bands.band_open_within`."""
     specs, hidden = decision.specs, decision.hidden_measures
     entries = {k: None if k in hiding or (group.key, k) in hidden
-               else {**_shown(group.measures[k], specs[k]), "n": group.measures[k].n}
+               else _shown_entry(group, k, specs[k], decision)
                for k in keys}
     return band_open_within(entries, specs, key, BANDING) is True
 

@@ -8,9 +8,9 @@ it into jsonb, and reading it skips printing it back out. docs/performance.md
 ("Writing a part") has the measurement. Other databases store JSONField as usual.
 """
 
-import json
-
 from django.db import models
+
+from . import jsontext
 
 
 class DocumentField(models.JSONField):
@@ -25,7 +25,8 @@ class DocumentField(models.JSONField):
         if connection.vendor != "postgresql" or value is None or hasattr(value, "as_sql"):
             return super().get_db_prep_value(value, connection, prepared)
         # The text itself: Django's adapter would cast it to jsonb (parsing it) first.
-        return json.dumps(value, cls=self.encoder)
+        default = self.encoder().default if self.encoder else None
+        return jsontext.dumps(value, default=default).decode()
 
     def from_db_value(self, value, expression, connection):
         if value is not None and not isinstance(value, str):

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from surveys.models import ClassGroup
 
-from . import aggregation, disclosure
+from . import aggregation, disclosure, jsontext
 from .audit import audit as run_audit
 
 
@@ -293,7 +293,7 @@ def _small(decision):
 
 def _plain(value):
     """As stored and read back (JSON), so publications compare equal however made."""
-    return json.loads(json.dumps(value, default=str))
+    return jsontext.plain(value)
 
 
 def build_snapshot(wave, progress=lambda pct, step: None):
