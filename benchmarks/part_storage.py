@@ -16,9 +16,7 @@ Prints the median milliseconds of each and the ratio (docs/performance.md,
 "Writing a part").
 """
 
-import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -32,21 +30,13 @@ KINDS = ("json", "jsonb")
 
 
 def main(argv=None):
-    extra = argparse.ArgumentParser(add_help=False)
-    extra.add_argument("--repeat", type=int, default=30, help="writes and reads of each")
-    ours, rest = extra.parse_known_args(argv)
-    args = publish.parse_args(rest + ["--reuse"])
-    os.environ.update(publish.environment(args))
-    import django
-
-    django.setup()
-    wave = publish.prepare(args)
+    wave, repeat = publish.reused_wave(argv)
     school = wave.series.schools().first()
-    _fingerprint(wave, school, ours.repeat)
+    _fingerprint(wave, school, repeat)
     documents = _documents(wave, school)
     sizes = ", ".join(f"{len(d) / 1000:.0f} kB" for d in documents)
     print(f"one school's part: four documents of {sizes}")
-    timings = _alternate(documents, ours.repeat)
+    timings = _alternate(documents, repeat)
     for op in ("write", "read"):
         new, old = (statistics.median(timings[(op, kind)]) for kind in KINDS)
         print(f"{op:5}  json {new:6.1f} ms   jsonb (baseline) {old:6.1f} ms   "

@@ -17,10 +17,8 @@ Prints the median milliseconds and the ratios (docs/performance.md, "Shown entri
 JSON text").
 """
 
-import argparse
 import dataclasses
 import json
-import os
 import statistics
 import sys
 import time
@@ -32,22 +30,14 @@ from benchmarks import publish  # noqa: E402
 
 
 def main(argv=None):
-    extra = argparse.ArgumentParser(add_help=False)
-    extra.add_argument("--repeat", type=int, default=30, help="runs of each")
-    ours, rest = extra.parse_known_args(argv)
-    args = publish.parse_args(rest + ["--reuse"])
-    os.environ.update(publish.environment(args))
-    import django
-
-    django.setup()
-    wave = publish.prepare(args)
+    wave, repeat = publish.reused_wave(argv)
     built, (groups, decision, k) = _built(wave, wave.series.schools().first())
     print(f"one school's part: {len(groups)} groups, "
           f"{sum(len(g.measures) for g in groups)} measures, {decision.rounds} rounds")
     for name, ways in (("one publication", _publications(groups, decision, k)),
                        ("four documents as JSON text", _documents(built)),
                        ("the publication's digest text", _digest(built))):
-        new, old = (statistics.median(times) for times in _alternate(ways, ours.repeat))
+        new, old = (statistics.median(times) for times in _alternate(ways, repeat))
         print(f"{name:32} {new:6.1f} ms   baseline {old:6.1f} ms   {old / new:4.2f}x faster")
     return 0
 

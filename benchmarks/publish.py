@@ -109,6 +109,20 @@ def run(cmd):
         raise BenchError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
 
 
+def reused_wave(argv, repeat=30):
+    """For the benchmarks of one part (part_storage.py, part_text.py): the wave generated
+    with these sizes before (as --reuse), and their own --repeat."""
+    extra = argparse.ArgumentParser(add_help=False)
+    extra.add_argument("--repeat", type=int, default=repeat, help="runs of each")
+    ours, rest = extra.parse_known_args(argv)
+    args = parse_args(rest + ["--reuse"])
+    os.environ.update(environment(args))
+    import django
+
+    django.setup()
+    return prepare(args), ours.repeat
+
+
 def prepare(args):
     """The wave to publish: generated now, or (--reuse) found in the database."""
     from surveys.instruments import load_file
