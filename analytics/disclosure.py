@@ -86,9 +86,8 @@ class Decision:
     rounds: int = 0
     audit_seconds: float = 0.0  # time spent in the audit rounds (benchmarks/publish.py)
     audited: str = ""  # `audit_digest` of the publication the last full audit passed
-    # (group, measure) -> (the measure, its shown entry), and group -> (the group, all
-    # its entries): suppression publishes the same measures round after round
-    # (`_shown_entry`, `_all_shown`)
+    # group -> (the group, its measures as shown): suppression publishes the same
+    # measures round after round (`_all_shown`)
     shown: dict = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -383,6 +382,7 @@ class _State(Repair):
         kids = {c for _, cs in relations for c in cs}
         self.top = {key for key in by if key not in kids}
         self.band_tried = {}  # (group, family): steps taken to open its bands in the group
+        self.whole = set()  # (group, family) with every measure in hidden_measures
 
     def answers(self, group, fam):
         return self.by[group].measures[self.fams[fam][0]].n
@@ -390,8 +390,7 @@ class _State(Repair):
     def cell_hidden(self, group, fam):
         """Whether the whole family is hidden in the group (some of its measures may be
         hidden alone, to keep a band open: `_open_band`)."""
-        return (group in self.decision.hidden_groups
-                or all((group, key) in self.decision.hidden_measures for key in self.fams[fam]))
+        return group in self.decision.hidden_groups or (group, fam) in self.whole
 
     def hide_group(self, key, reason):
         if key in self.decision.hidden_groups:
@@ -405,8 +404,12 @@ class _State(Repair):
         return True
 
     def hide_measure(self, group, key, reason):
-        self.decision.hidden_measures.add((group, key))
+        hidden = self.decision.hidden_measures
+        hidden.add((group, key))
         self.decision.reasons[(group, key)] = reason
+        fam = self.decision.specs[key]["family"]
+        if all((group, other) in hidden for other in self.fams[fam]):
+            self.whole.add((group, fam))
 
     def hide_cell(self, group, fam, reason):
         if self.cell_hidden(group, fam):
@@ -519,25 +522,16 @@ def publish(groups, decision, k):
 
 
 def _all_shown(group, specs, decision):
-    """Every measure of the group as shown, in key order (`publish` copies it and marks
-    what is hidden), kept in the decision like `_shown_entry`."""
+    """Every measure of the group as shown (value or band, and its answer count), in key
+    order, kept in the decision: an entry depends only on the measure and its spec, and
+    each round of `suppress` publishes every measure again (`publish` copies the group's
+    entries and marks what is hidden). Kept with the group it was made from, so a
+    decision used with other groups of the same keys never gets another group's entries.
+    Shared between publications: nothing changes a published entry."""
     kept = decision.shown.get(group.key)
     if kept is None or kept[0] is not group:
         kept = decision.shown[group.key] = (group, {
-            key: _shown_entry(group, key, specs[key], decision) for key in sorted(group.measures)})
-    return kept[1]
-
-
-def _shown_entry(group, key, spec, decision):
-    """The measure as shown (value or band, and its answer count), kept in the decision:
-    it depends only on the measure and its spec, and each round of `suppress` publishes
-    every measure again. Kept with the measure it was made from, so a decision used with
-    other groups of the same keys never gets another measure's entry. Shared between
-    publications: nothing changes a published entry."""
-    m, cell = group.measures[key], (group.key, key)
-    kept = decision.shown.get(cell)
-    if kept is None or kept[0] is not m:
-        kept = decision.shown[cell] = (m, {**_shown(m, spec), "n": m.n})
+            key: {**_shown(m, specs[key]), "n": m.n} for key, m in sorted(group.measures.items())})
     return kept[1]
 
 
@@ -555,10 +549,10 @@ def _band_partners(group, key, keys, decision, step=1):
     too when only the other side has one. At its second step: a one-decimal mean the
     first step left shown."""
     specs, hidden = decision.specs, decision.hidden_measures
+    shown = _all_shown(group, specs, decision)
 
     def open_(k):
-        return ((group.key, k) not in hidden
-                and "band" not in _shown_entry(group, k, specs[k], decision))
+        return (group.key, k) not in hidden and "band" not in shown[k]
 
     fav = next((k for k in keys if k.endswith(":favorable")), None)
     mean = next((k for k in keys if k.endswith(":mean")), None)
@@ -585,9 +579,8 @@ def _open_within(group, key, keys, decision, hiding):
     """Whether the band of `key` stays open within the group's item with `hiding` (and
     what is hidden already) hidden: `audit_bands.band_open_within`."""
     specs, hidden = decision.specs, decision.hidden_measures
-    entries = {k: None if k in hiding or (group.key, k) in hidden
-               else _shown_entry(group, k, specs[k], decision)
-               for k in keys}
+    shown = _all_shown(group, specs, decision)
+    entries = {k: None if k in hiding or (group.key, k) in hidden else shown[k] for k in keys}
     return band_open_within(entries, specs, key, BANDING) is True
 
 
