@@ -240,6 +240,12 @@ def _warm_highs(prog):
         from scipy.optimize._highspy import _core
         h = _core._Highs()
         h.setOptionValue("output_flag", False)
+        # Primal simplex: each solve changes the costs (and some bounds) from the last
+        # optimal basis, which stays primal feasible under a new cost, where HiGHS's
+        # default, dual simplex, starts from a dual infeasible one. The same optimal
+        # values; where several points are optimal it may return another, which only
+        # orders what the audit tries (docs/performance.md, "Primal simplex").
+        h.setOptionValue("simplex_strategy", 4)
         ok = h.passModel(_highs_lp(prog, _core)) == _core.HighsStatus.kOk
         return (h, _core, h.getInfinity()) if ok else None
     except Exception:  # noqa: BLE001 - any trouble with the private interface: use milp

@@ -420,3 +420,32 @@ def test_another_answer_fits_exactly_where_milp_finds_one():
                 assert (c in got) == other, (seed, family.fam, c)
                 fits, lone = fits + other, lone + (not other)
     assert fits and lone  # both answers occur
+
+
+def test_warm_relaxations_reach_linprogs_optimum_solve_after_solve():
+    """`_relaxed` goes on from the last basis with primal simplex (`_warm_highs`): every
+    solve of a sequence of costs and bounds reaches the optimum a fresh `linprog` finds,
+    or says infeasible where it does."""
+    from scipy.optimize import linprog
+
+    from analytics.audit_lp import _relaxed, _warm_highs
+
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        prog = random_program(rng, rows=8, cols=12)
+        highs = _warm_highs(prog)
+        assert highs[0].getOptions().simplex_strategy == 4
+        for _ in range(6):
+            cost = rng.integers(-3, 4, prog.A.shape[1]).astype(float)
+            lb, ub = prog.lb.copy(), prog.ub.copy()
+            lb[rng.integers(prog.A.shape[1])] = rng.integers(0, 9)
+            status, x = _relaxed(highs, cost, lb, ub)
+            A = prog.A.toarray()
+            fresh = linprog(cost, A_ub=np.vstack([A, -A]),
+                            b_ub=np.concatenate([prog.rhi, -prog.rlo]),
+                            bounds=list(zip(lb, ub, strict=True)), method="highs")
+            assert (status == "infeasible") == (fresh.status == 2)
+            if status == "optimal":
+                assert abs(cost @ x - fresh.fun) < 1e-6
+                act = prog.A @ x
+                assert np.all(act >= prog.rlo - 1e-7) and np.all(act <= prog.rhi + 1e-7)
