@@ -407,8 +407,8 @@ class _State(Repair):
         hidden = self.decision.hidden_measures
         hidden.add((group, key))
         self.decision.reasons[(group, key)] = reason
-        fam = self.decision.specs[key]["family"]
-        if all((group, other) in hidden for other in self.fams[fam]):
+        fam = self._fam(key)  # a key without a spec (mirrored from elsewhere) has none
+        if fam in self.fams and all((group, other) in hidden for other in self.fams[fam]):
             self.whole.add((group, fam))
 
     def hide_cell(self, group, fam, reason):

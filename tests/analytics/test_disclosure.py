@@ -348,3 +348,15 @@ def test_an_answer_nobody_gave_still_ends_in_a_safe_publication():
     # the last shown group's item (whose "100% agree", banded, the rest pinned too)
     assert {("gender:girl", f"item:Q0:option:{v}") for v in range(1, 5)} <= \
         decision.hidden_measures
+
+
+def test_hidden_cells_mirrored_from_another_publication_are_hidden_here():
+    """`suppress(hidden=...)` hides what another publication of the same respondents
+    hides, a measure this one lacks included (it has no family here: nothing to keep)."""
+    people = mixed("7A", 14) + mixed("7B", 12) + mixed("8A", 15, year=8)
+    groups, relations = build(people)
+    mirrored = [("class:7A", "item:Q0:mean"), ("class:7A", "item:Q9:mean")]
+    decision = safe(groups, relations, hidden=mirrored)
+    assert ("class:7A", "item:Q0:mean") in decision.hidden_measures
+    assert "suppressed" in publish(groups, decision, K)["groups"]["class:7A"]["measures"][
+        "item:Q0:mean"]
