@@ -79,27 +79,52 @@ def wave_school_ids(wave):
     likely longest part first. Workers take parts in this order, one at a time
     (`CELERY_WORKER_PREFETCH_MULTIPLIER = 1`), so the longest parts start first and
     none is left to run alone at the end (longest-processing-time-first scheduling).
-    A part's time is mostly its audit, which grows with the small cells to protect:
-    the most classes under k first (none counted in a school under k, which is hidden
-    whole), then the most responses."""
+    How long a part will take is best told by how long the school's last part took
+    (`part_seconds`); a school without one is guessed from its small cells."""
     if not wave.series.district_wide:
         return [wave.series.school_id]
+    sizes = class_sizes(wave)
+    return longest_first(sizes, wave.series.k, part_seconds(wave, sizes))
+
+
+def class_sizes(wave):
+    """{school: [responses in each class]} of a district-wide wave's schools."""
     rows = (Response.objects.filter(wave=wave, school__district_id=wave.series.district_id)
             .values_list("school_id", "class_group_id").annotate(n=Count("id")))
     sizes = defaultdict(list)
     for school, _, n in rows:
         sizes[school].append(n)
-    return longest_first(sizes, wave.series.k)
+    return sizes
 
 
-def longest_first(sizes, k):
+def part_seconds(wave, school_ids):
+    """{school: seconds} that each school's newest part in the wave's series took to
+    build (its report's steps summed): an earlier publication of this wave, or of an
+    earlier wave. The cost of a part is mostly its audit, which depends on where the
+    small cells fall more than on any count of them (docs/operations.md), and a school
+    changes little from one wave to the next."""
+    rows = (SnapshotPart.objects.filter(wave__series_id=wave.series_id,
+                                        school_id__in=list(school_ids))
+            .order_by("created_at", "id").values_list("school_id", "audit__seconds"))
+    seconds = {}
+    for school, steps in rows:  # oldest first: the newest part's steps stay
+        if isinstance(steps, dict):
+            seconds[school] = sum(v for v in steps.values() if isinstance(v, (int, float)))
+    return seconds
+
+
+def longest_first(sizes, k, seconds=None):
     """School ids ({school: responses in each class}) by how long their parts likely
-    take, longest first: the most classes under k (none in a school under k, hidden
-    whole), then the most responses, then the id."""
+    take, longest first. Schools with no earlier part (`seconds`) come first, since
+    any of them could be long: the most classes under k (none in a school under k,
+    hidden whole), then the most responses, then the id. Then the others, by the
+    seconds their last part took."""
+    seconds = seconds or {}
+
     def key(school):
         total = sum(sizes[school])
         small = sum(n < k for n in sizes[school]) if total >= k else 0
-        return -small, -total, school
+        return school in seconds, -seconds.get(school, 0.0), -small, -total, school
 
     return sorted(sizes, key=key)
 

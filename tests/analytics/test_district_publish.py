@@ -17,7 +17,7 @@ import pytest
 from analytics import snapshot as build
 from analytics.audit import audit
 from analytics.models import PublishRun, Snapshot, SnapshotPart
-from analytics.publishing import latest_snapshot, publish, request_publish
+from analytics.publishing import latest_snapshot, part_seconds, publish, request_publish
 from surveys import services
 from surveys.models import ClassGroup, Response, School
 
@@ -132,6 +132,55 @@ def test_more_small_classes_come_before_more_responses():
     assert longest_first(sizes, 10) == [1, 3, 2, 5, 4]
 
 
+def test_a_school_whose_last_part_took_longest_is_queued_first(world, fielded):
+    """What a school's last part took (an earlier publication of this wave, or of an
+    earlier wave of the series) tells its next part's time better than its small cells
+    do. Schools with no earlier part come first, by their small cells (any of them
+    could be long); then the others, the slowest last time first."""
+    from analytics.publishing import wave_school_ids
+
+    schools = {s.name: s for s in School.objects.all()}
+    earlier = services.create_wave(fielded.series, by=world["district_admin"],
+                                   label="Spring", season="spring",
+                                   starts_on=date(2026, 3, 1))
+
+    def part(wave, name, fingerprint, **seconds):
+        SnapshotPart.objects.create(wave=wave, school=schools[name], fingerprint=fingerprint,
+                                    data={}, published={}, relations=[],
+                                    audit={"seconds": seconds, "small": []})
+
+    part(earlier, "Lakeside", "a", sql=0.5, audit=40.0)
+    part(earlier, "Creekside", "a", sql=0.5, audit=9.0)
+    part(fielded, "Creekside", "b", sql=0.5, suppress=1.5, audit=60.0)  # newer: this one
+    assert part_seconds(fielded, [s.id for s in schools.values()]) == {
+        schools["Lakeside"].id: 40.5, schools["Creekside"].id: 62.0}
+    names = {s.id: name for name, s in schools.items()}
+    assert [names[i] for i in wave_school_ids(fielded)] == [
+        "Hilltop", "Brookside", "Creekside", "Lakeside"]
+
+    other = services.create_series(None, district=world["district"],
+                                   by=world["district_admin"], name="Other",
+                                   instrument=world["instrument"], demographics=[])
+    elsewhere = services.create_wave(other, by=world["district_admin"], label="Autumn",
+                                     season="autumn", starts_on=date(2026, 10, 1))
+    part(elsewhere, "Hilltop", "c", audit=1.0)  # another series: not this one's history
+    part(fielded, "Brookside", "d", audit=99.0)
+    assert [names[i] for i in wave_school_ids(fielded)] == [
+        "Hilltop", "Brookside", "Creekside", "Lakeside"]
+    part(fielded, "Hilltop", "e", audit=50.0)
+    assert [names[i] for i in wave_school_ids(fielded)] == [
+        "Brookside", "Creekside", "Hilltop", "Lakeside"]
+
+
+def test_known_part_times_order_after_the_schools_without_one():
+    from analytics.publishing import longest_first
+
+    sizes = {1: [40] * 22 + [5] * 8, 2: [70] * 28 + [6, 7], 3: [75] * 28 + [6, 7],
+             4: [3, 4], 5: [12, 13]}
+    assert longest_first(sizes, 10, {1: 5.0, 3: 30.0, 4: 12.0}) == [2, 5, 3, 4, 1]
+    assert longest_first(sizes, 10, {}) == longest_first(sizes, 10)
+
+
 def test_a_failing_school_task_leaves_nothing_visible_and_a_rerun_publishes(
     world, fielded, monkeypatch, django_capture_on_commit_callbacks, client
 ):
@@ -168,6 +217,8 @@ def test_a_failing_school_task_leaves_nothing_visible_and_a_rerun_publishes(
     assert snap.parts.count() == 4
     again = publish(fielded.id)
     assert again.pk == snap.pk  # idempotent
+    seconds = part_seconds(fielded, School.objects.values_list("id", flat=True))
+    assert len(seconds) == 4 and all(s > 0 for s in seconds.values())  # the next order
 
 
 def test_school_staff_run_sessions_but_only_the_district_manages_the_wave(
