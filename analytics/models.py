@@ -31,6 +31,11 @@ class PublishRun(PublicIdModel):
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     schools_total = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True,
+                                      help_text="When a worker started its parts.")
+    expected = models.JSONField(
+        default=dict, blank=True, help_text="Seconds each school's last part took "
+        "({school id: seconds}), by which progress and the time left are reckoned.")
     parts = models.ManyToManyField("SnapshotPart", blank=True, related_name="runs",
                                    help_text="The school parts this run has written or reused.")
     finishing = models.BooleanField(

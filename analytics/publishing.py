@@ -137,9 +137,11 @@ def start(wave_id, run_id=None):
     school_ids = wave_school_ids(wave)
     if run is not None:
         run.parts.clear()
+        expected = part_seconds(wave, school_ids) if len(school_ids) > 1 else {}
         PublishRun.objects.filter(pk=run.pk).update(
             schools_total=len(school_ids), finishing=False, status=PublishRun.Status.RUNNING,
-            progress=5, step=f"schools: 0 of {len(school_ids)} done")
+            progress=5, step=f"schools: 0 of {len(school_ids)} done",
+            started_at=timezone.now(), expected={str(s): t for s, t in expected.items()})
     return school_ids
 
 
@@ -184,12 +186,43 @@ def _part_done(run, part):
         if locked.status == PublishRun.Status.FAILED:
             return False
         locked.parts.add(part)
-        done, total = locked.parts.count(), locked.schools_total
+        done_ids = set(locked.parts.values_list("school_id", flat=True))
+        done, total = len(done_ids), locked.schools_total
         last = done >= total and not locked.finishing
+        share = share_done(locked.expected, done_ids, total)
         PublishRun.objects.filter(pk=run.pk).update(
-            progress=5 + (80 * done) // max(total, 1), finishing=locked.finishing or last,
-            step=f"schools: {done} of {total} done")
+            progress=5 + int(80 * share), finishing=locked.finishing or last,
+            step=_parts_step(done, total, share, locked.started_at))
     return last
+
+
+def share_done(expected, done_ids, total):
+    """The share of a run's work its finished parts hold: each school weighs the
+    seconds its last part took (`expected`), a school without one the mean of those,
+    every school alike when none has one. The longest parts are queued first, so
+    counting parts would understate the work done early in the run."""
+    if not expected:
+        return len(done_ids) / max(total, 1)
+    mean = sum(expected.values()) / len(expected)
+    whole = sum(expected.values()) + mean * max(total - len(expected), 0)
+    return min(sum(expected.get(str(s), mean) for s in done_ids) / whole, 1.0)
+
+
+def _parts_step(done, total, share, started_at):
+    step = f"schools: {done} of {total} done"
+    if started_at is None or not 0 < share < 1:
+        return step
+    elapsed = (timezone.now() - started_at).total_seconds()
+    return f"{step}, {time_left(elapsed * (1 - share) / share)}"
+
+
+def time_left(seconds):
+    """What a leader reads of an estimate: the time left at the pace so far."""
+    if seconds < 60:
+        return "under a minute left"
+    if seconds < 90 * 60:
+        return f"about {round(seconds / 60)} min left"
+    return f"about {seconds / 3600:.1f} hours left"
 
 
 def finish(wave_id, run_id=None, parts=None):
