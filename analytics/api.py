@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from surveys import access
 from surveys.api import ErrorOut
 from surveys.models import Wave
-from surveys.permissions import VIEW_CLASS_RESULTS, HasSchoolPermission
+from surveys.permissions import VIEW_CLASS_RESULTS, VIEW_RESULTS, HasSchoolPermission
 
 from .publishing import latest_snapshot
 from .views import visible_groups, wave_document
@@ -79,3 +79,33 @@ class WaveSnapshot(APIView):
         if not any(g["key"] in ("school", "district") for g in data["groups"]):
             data.update(participation=None, reliability=None, change=None)
         return ApiResponse({"version": snapshot.version, **data})
+
+
+class RunOut(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["queued", "running", "done", "failed"])
+    progress = serializers.IntegerField(help_text="Percent done.")
+    step = serializers.CharField(help_text='What it is doing, e.g. "schools: 3 of 16 '
+                                 'done, about 4 min left".')
+    error = serializers.CharField(help_text="Why it stopped, when it failed.")
+    requested_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class WavePublishing(APIView):
+    """The wave's latest publish run: how far it has got, for the page that shows it
+    (static/js/publishing.js polls it). Leaders and district admins, as the school and
+    district pages that show the run."""
+
+    permission_classes = [HasSchoolPermission]
+    permission = VIEW_RESULTS
+
+    @extend_schema(responses={200: RunOut, 404: ErrorOut})
+    def get(self, request, public_id):
+        wave = access.get_wave_for_user(request.user, public_id, VIEW_RESULTS)
+        run = wave.publish_runs.first()
+        if run is None:
+            return ApiResponse({"detail": "Nobody has asked to publish this wave yet."},
+                               status=404)
+        return ApiResponse({"status": run.status, "progress": run.progress, "step": run.step,
+                            "error": run.error, "requested_at": run.created_at,
+                            "finished_at": run.finished_at})

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from analytics.models import PublishRun
 from analytics.publishing import publish
 from research import services as research
 from research.models import ExportJob
@@ -34,6 +35,7 @@ def objects(world):
                  v04=2, v05=3, v06=i % 4 + 1) for i in range(12)])
     services.close_wave(done, by=leader)
     publish(done.id)
+    PublishRun.objects.create(wave=done, status="done", progress=100)
     agreement = research.create_agreement(
         by=leader, researcher=world["researcher"], schools=[world["school"]], waves=[done],
         purpose="Matrix", starts_on=timezone.localdate(),
@@ -72,6 +74,8 @@ def rows():
                                            "district_admin": 200}),
         ("get", f"/api/v1/waves/{p}/snapshot/", {"leader": 200, "teacher": 200,
                                                  "district_admin": 200, "researcher": 403}),
+        ("get", f"/api/v1/waves/{p}/publishing/", {"leader": 200, "district_admin": 200,
+                                                   "teacher": 403, "researcher": 403}),
         ("get", "/api/v1/waves/", {"leader": 200, "teacher": 200, "district_admin": 200,
                                    "researcher": 403, "other_leader": 200}),
         ("get", "/districts/{district}/", {"district_admin": 200}),

@@ -76,3 +76,25 @@ def test_the_time_left_reads_as_a_rough_estimate():
     assert time_left(691.9) == "about 12 min left"
     assert time_left(89 * 60) == "about 89 min left"
     assert time_left(6480) == "about 1.8 hours left"
+
+
+def test_the_run_is_read_through_the_api_by_who_sees_it_on_their_page(world, fielded, client):
+    """GET /api/v1/waves/<id>/publishing/ (static/js/publishing.js polls it): the
+    district admin, and a leader of a school the wave covers, as their pages show it."""
+    url = f"/api/v1/waves/{fielded.public_id}/publishing/"
+    client.force_login(world["district_admin"])
+    answer = client.get(url)
+    assert answer.status_code == 404
+    assert answer.json() == {"detail": "Nobody has asked to publish this wave yet."}
+    PublishRun.objects.create(wave=fielded, status="failed", error="an older run")
+    run = PublishRun.objects.create(wave=fielded, status="running", progress=29,
+                                    step="schools: 1 of 4 done, about 12 min left")
+    body = client.get(url).json()
+    assert {k: body[k] for k in ("status", "progress", "step", "error", "finished_at")} == {
+        "status": "running", "progress": 29, "error": "", "finished_at": None,
+        "step": "schools: 1 of 4 done, about 12 min left"}
+    assert body["requested_at"] == run.created_at.isoformat().replace("+00:00", "Z")
+    client.force_login(world["leader"])
+    assert client.get(url).json()["progress"] == 29
+    client.force_login(world["teacher"])
+    assert client.get(url).status_code == 403

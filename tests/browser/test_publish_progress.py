@@ -1,0 +1,76 @@
+"""A publication followed live in Chromium: the district page polls the wave's run
+(static/js/publishing.js) and shows its progress and the time left as the workers
+report them, then reloads once the wave is published, with the dashboard link."""
+
+from datetime import date
+
+import pytest
+from playwright.sync_api import expect
+
+from analytics.models import PublishRun
+from surveys import services
+from surveys.models import Wave
+from tests.browser.conftest import axe_violations, screenshot
+from tests.browser.test_dashboards import csp_violations, logged_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_district_page_follows_a_publication_until_it_is_published(
+        chromium, live_server, world):
+    admin = world["district_admin"]
+    series = services.create_series(None, district=world["district"], by=admin,
+                                    name="District pulse", instrument=world["instrument"],
+                                    demographics=[])
+    wave = services.create_wave(series, by=admin, label="Autumn", season="autumn",
+                                starts_on=date(2026, 10, 1))
+    Wave.objects.filter(pk=wave.pk).update(status=Wave.Status.CLOSED)
+    run = PublishRun.objects.create(wave=wave, status="running", progress=29,
+                                    step="schools: 1 of 4 done, about 12 min left")
+    context, page = logged_in(chromium, live_server, admin)
+    try:
+        page.goto(f"{live_server.url}/districts/{world['district'].public_id}/")
+        status = page.get_by_role("status").filter(has_text="Publishing")
+        expect(status).to_have_text(
+            "Publishing: running 29% (schools: 1 of 4 done, about 12 min left)")
+        assert page.get_by_label("Publishing Autumn").get_attribute("value") == "29"
+        assert page.get_by_role("link", name="Dashboard").count() == 0
+        assert axe_violations(page) == []
+        screenshot(page, "district-publishing")
+
+        PublishRun.objects.filter(pk=run.pk).update(
+            progress=65, step="schools: 3 of 4 done, under a minute left")
+        expect(status).to_have_text(
+            "Publishing: running 65% (schools: 3 of 4 done, under a minute left)")
+        expect(page.get_by_label("Publishing Autumn")).to_have_js_property("value", 65)
+
+        PublishRun.objects.filter(pk=run.pk).update(status="done", progress=100,
+                                                    step="published")
+        Wave.objects.filter(pk=wave.pk).update(status=Wave.Status.PUBLISHED)
+        page.get_by_role("link", name="Dashboard").wait_for()  # reloaded
+        assert page.locator(".run").count() == 0
+        assert csp_violations(page) == []
+    finally:
+        context.close()
+
+
+def test_a_failed_publication_stops_polling_and_says_why(chromium, live_server, world):
+    leader = world["leader"]
+    wave = world["wave"]
+    Wave.objects.filter(pk=wave.pk).update(status=Wave.Status.CLOSED)
+    run = PublishRun.objects.create(wave=wave, status="running", progress=40,
+                                    step="suppressing")
+    context, page = logged_in(chromium, live_server, leader)
+    try:
+        page.goto(f"{live_server.url}/schools/{world['school'].public_id}/")
+        status = page.get_by_role("status").filter(has_text="Publishing")
+        expect(status).to_have_text("Publishing: running 40% (suppressing)")
+        PublishRun.objects.filter(pk=run.pk).update(
+            status="failed", step="failed",
+            error="The disclosure audit refused this snapshot: Hilltop: a cell")
+        expect(status).to_have_text("Publishing failed: The disclosure audit refused this "
+                                    "snapshot: Hilltop: a cell")
+        expect(page.get_by_label("Publishing Autumn")).to_be_hidden()
+        assert axe_violations(page) == []
+    finally:
+        context.close()
