@@ -33,6 +33,9 @@ class PublishRun(PublicIdModel):
     schools_total = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True,
                                       help_text="When a worker started its parts.")
+    wave_opened_at = models.DateTimeField(
+        null=True, blank=True, help_text="The wave's opened_at when publishing was asked "
+        "for: another one when its snapshot is written means it was reopened meanwhile.")
     expected = models.JSONField(
         default=dict, blank=True, help_text="Seconds each school's last part took "
         "({school id: seconds}), by which progress and the time left are reckoned.")

@@ -18,6 +18,7 @@ responses again is a no-op.
 import hashlib
 import json
 from collections import defaultdict
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Count
@@ -34,17 +35,38 @@ from .snapshot import DisclosureAuditFailed
 WAVE_RELATED = ("series__school__district", "series__district", "series__instrument")
 
 
+# A run neither done nor failed this long after it was asked for is taken as lost (a
+# 500-school wave takes about 3.5 hours on one worker: docs/operations.md).
+RUN_LOST_AFTER = timedelta(hours=24)
+
+
 def request_publish(wave, *, by):
     from . import outbox
 
-    if wave.status not in (Wave.Status.CLOSED, Wave.Status.PUBLISHED):
-        raise ServiceError("Close the wave before publishing: no results during fieldwork.")
-    check_publishable(wave)  # raw data deleted (retention, erasure): surveys/lifecycle.py
-    run = PublishRun.objects.create(wave=wave, requested_by=by)
-    audit(by, "wave.publish_requested", school=wave.series.school, target=wave.public_id,
-          run=run.public_id)
-    outbox.send_on_commit(run)  # a broker that is down loses nothing: analytics/outbox.py
+    with transaction.atomic():
+        wave = (Wave.objects.select_for_update(of=("self",)).select_related(*WAVE_RELATED)
+                .get(pk=wave.pk))
+        if wave.status not in (Wave.Status.CLOSED, Wave.Status.PUBLISHED):
+            raise ServiceError("Close the wave before publishing: no results during "
+                               "fieldwork.")
+        _check_not_running(wave)
+        check_publishable(wave)  # raw data deleted (retention, erasure): surveys/lifecycle
+        run = PublishRun.objects.create(wave=wave, requested_by=by,
+                                        wave_opened_at=wave.opened_at)
+        audit(by, "wave.publish_requested", school=wave.series.school,
+              target=wave.public_id, run=run.public_id)
+        outbox.send_on_commit(run)  # a broker that is down loses nothing: analytics/outbox
     return run
+
+
+def _check_not_running(wave):
+    """One run at a time: a second would compute every part again beside the first."""
+    active = (wave.publish_runs.filter(
+        status__in=[PublishRun.Status.QUEUED, PublishRun.Status.RUNNING],
+        created_at__gte=timezone.now() - RUN_LOST_AFTER).first())
+    if active is not None:
+        raise ServiceError(f"This wave is already being published ({active.progress}% "
+                           "done); the results appear when that finishes.")
 
 
 def _progress(run, status=None, progress=None, step=None, error=None):
@@ -278,6 +300,7 @@ def _store(wave, run, data, audit_report, parts):
         locked = Wave.objects.select_for_update().get(pk=wave.pk)
         # Raw data deleted before or while this run computed: never (re)publish it.
         check_publishable(locked, since=run.created_at if run else None)
+        _check_not_reopened(locked, run)
         latest = Snapshot.objects.filter(wave=locked).order_by("-version").first()
         if latest is not None and latest.fingerprint == digest:
             snapshot = latest  # nothing changed: publishing again is a no-op
@@ -300,6 +323,17 @@ def _store(wave, run, data, audit_report, parts):
          .exclude(pk__in=[p.pk for p in parts]).delete())
     _progress(run, status=PublishRun.Status.DONE, progress=100, step="published")
     return snapshot
+
+
+def _check_not_reopened(wave, run):
+    """A wave reopened since the run was asked for may have new answers that the run
+    did not read, and is in fieldwork (no results): nothing is published, and the wave
+    stays open."""
+    asked = run.wave_opened_at if run is not None else None
+    if wave.status == Wave.Status.OPEN or (asked is not None and wave.opened_at != asked):
+        raise ServiceError("The wave was reopened while it was being published, so these "
+                           "results could miss answers. Nothing was published: publish "
+                           "it again once it is closed.")
 
 
 def latest_snapshot(wave):

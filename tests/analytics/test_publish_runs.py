@@ -1,0 +1,73 @@
+"""Publish runs as a leader meets them: one at a time (a second click would compute
+every part again beside the first), and a wave reopened while it was being published
+is not published by that run: it stays open, and the run says why."""
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from analytics.models import PublishRun, Snapshot
+from analytics.publishing import request_publish
+from surveys import services
+from surveys.services import ServiceError
+from tests.analytics.dashboard_seed import answer
+
+pytestmark = pytest.mark.django_db
+
+SIZES = {"7A": 12, "7B": 12}
+
+
+@pytest.fixture
+def closed(world):
+    wave = world["wave"]
+    services.open_wave(wave, by=world["leader"])
+    answer(wave, world, np.random.default_rng(5), 0.0, SIZES)
+    services.close_wave(wave, by=world["leader"])
+    return wave
+
+
+def test_a_second_request_while_one_runs_is_refused_and_says_how_far_it_is(
+        world, closed, client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = request_publish(closed, by=world["leader"])
+    PublishRun.objects.filter(pk=first.pk).update(status="running", progress=40)
+    with pytest.raises(ServiceError, match=r"already being published \(40% done\)"):
+        request_publish(closed, by=world["leader"])
+    client.force_login(world["leader"])
+    page = client.post(f"/waves/{closed.public_id}/publish/", follow=True)
+    assert "This wave is already being published (40% done)" in page.content.decode()
+    assert PublishRun.objects.filter(wave=closed).count() == 1
+
+    # A run with no end a day after it was asked for is taken as lost.
+    PublishRun.objects.filter(pk=first.pk).update(
+        created_at=timezone.now() - timedelta(hours=25))
+    with django_capture_on_commit_callbacks(execute=True):
+        second = request_publish(closed, by=world["leader"])
+    second.refresh_from_db()
+    assert second.status == "done" and Snapshot.objects.filter(wave=closed).count() == 1
+    assert len(callbacks) == 1  # the first run's task, never executed here
+
+
+@pytest.mark.parametrize("closed_again", [False, True])
+def test_a_wave_reopened_while_it_was_being_published_is_not_published(
+        world, closed, closed_again, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        run = request_publish(closed, by=world["leader"])
+    services.open_wave(closed, by=world["leader"])  # before a worker takes the run
+    if closed_again:  # new answers could have come in meanwhile
+        services.close_wave(closed, by=world["leader"])
+    with pytest.raises(ServiceError, match="reopened while it was being published"):
+        callbacks[0]()
+    run.refresh_from_db()
+    closed.refresh_from_db()
+    assert run.status == "failed" and run.error.startswith("The wave was reopened")
+    assert closed.status == ("closed" if closed_again else "open")
+    assert not Snapshot.objects.filter(wave=closed).exists()
+    if closed_again:
+        with django_capture_on_commit_callbacks(execute=True):
+            again = request_publish(closed, by=world["leader"])
+        again.refresh_from_db()
+        closed.refresh_from_db()
+        assert again.status == "done" and closed.status == "published"
