@@ -6,11 +6,18 @@ is written and the wave level's audit passes. Parts are invisible until a snapsh
 lists them; dashboards, the API and reports read snapshots only.
 """
 
+from datetime import timedelta
+
 from django.db import models
+from django.utils import timezone
 
 from surveys.models import PublicIdModel, School, Wave
 
 from .fields import DocumentField
+
+# A run neither done nor failed this long after it was asked for is taken as lost (a
+# 500-school wave takes about 3.5 hours on one worker: docs/operations.md).
+RUN_LOST_AFTER = timedelta(hours=24)
 
 
 class PublishRun(PublicIdModel):
@@ -50,6 +57,12 @@ class PublishRun(PublicIdModel):
 
     def __str__(self):
         return f"publish {self.wave_id} {self.status}"
+
+    @property
+    def active(self):
+        """Queued or running, and not taken as lost: no other run may start."""
+        return (self.status in (self.Status.QUEUED, self.Status.RUNNING)
+                and self.created_at >= timezone.now() - RUN_LOST_AFTER)
 
 
 class Snapshot(models.Model):

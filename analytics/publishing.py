@@ -18,7 +18,6 @@ responses again is a no-op.
 import hashlib
 import json
 from collections import defaultdict
-from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Count
@@ -29,15 +28,10 @@ from surveys.models import Response, School, Wave
 from surveys.services import ServiceError, audit
 
 from . import snapshot as build
-from .models import PublishRun, Snapshot, SnapshotPart
+from .models import RUN_LOST_AFTER, PublishRun, Snapshot, SnapshotPart
 from .snapshot import DisclosureAuditFailed
 
 WAVE_RELATED = ("series__school__district", "series__district", "series__instrument")
-
-
-# A run neither done nor failed this long after it was asked for is taken as lost (a
-# 500-school wave takes about 3.5 hours on one worker: docs/operations.md).
-RUN_LOST_AFTER = timedelta(hours=24)
 
 
 def request_publish(wave, *, by):

@@ -2,7 +2,7 @@
 every part again beside the first), and a wave reopened while it was being published
 is not published by that run: it stays open, and the run says why."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -11,6 +11,7 @@ from django.utils import timezone
 from analytics.models import PublishRun, Snapshot
 from analytics.publishing import request_publish
 from surveys import services
+from surveys.models import Wave
 from surveys.services import ServiceError
 from tests.analytics.dashboard_seed import answer
 
@@ -71,3 +72,28 @@ def test_a_wave_reopened_while_it_was_being_published_is_not_published(
         again.refresh_from_db()
         closed.refresh_from_db()
         assert again.status == "done" and closed.status == "published"
+
+
+def test_the_pages_offer_no_second_publish_while_a_run_is_active(world, client):
+    """The district page and the series page (where the district admin clicked) show
+    the run and no Publish button while it runs; once it has failed, both are back."""
+    admin = world["district_admin"]
+    series = services.create_series(None, district=world["district"], by=admin,
+                                    name="District pulse", instrument=world["instrument"],
+                                    demographics=[])
+    wave = services.create_wave(series, by=admin, label="Autumn", season="autumn",
+                                starts_on=date(2026, 10, 1))
+    Wave.objects.filter(pk=wave.pk).update(status=Wave.Status.CLOSED)
+    run = PublishRun.objects.create(wave=wave, status="running", progress=12,
+                                    step="schools: 0 of 4 done")
+    district = world["district"].public_id
+    pages = [f"/districts/{district}/", f"/districts/{district}/series/{series.public_id}/"]
+    client.force_login(admin)
+    for url in pages:
+        page = client.get(url).content.decode()
+        assert "Publishing: running 12% (schools: 0 of 4 done)" in page
+        assert "Publish Autumn</button>" not in page
+    PublishRun.objects.filter(pk=run.pk).update(status="failed", error="worker lost")
+    for url in pages:
+        page = client.get(url).content.decode()
+        assert "Publishing failed: worker lost" in page and "Publish Autumn</button>" in page
