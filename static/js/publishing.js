@@ -1,6 +1,6 @@
 // Live progress of a wave's publication on the school and district pages: polls the
 // run's status (GET /api/v1/waves/<id>/publishing/) while it is queued or running,
-// updates its bar and text, and reloads the page once it is published, so the
+// updates its bar and text, and loads the page again once it is published, so the
 // dashboard link and the wave's status appear. Without JavaScript the page shows the
 // run as it was when loaded.
 (function () {
@@ -24,6 +24,11 @@
     }
   }
 
+  // The page again by GET (never a reload, which would send a form posted to it again).
+  function reopen() {
+    window.location.replace(window.location.pathname + window.location.search);
+  }
+
   function watch(box) {
     var url = box.getAttribute("data-status-url");
     function poll() {
@@ -31,7 +36,7 @@
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (run) {
           if (!run) return;
-          if (run.status === "done") { window.location.reload(); return; }
+          if (run.status === "done") { reopen(); return; }
           render(box, run);
           if (run.status === "queued" || run.status === "running") setTimeout(poll, 2000);
         })

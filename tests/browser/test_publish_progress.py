@@ -78,3 +78,31 @@ def test_a_failed_publication_stops_polling_and_says_why(chromium, live_server, 
         assert axe_violations(page) == []
     finally:
         context.close()
+
+
+def test_a_page_answering_a_form_is_loaded_again_by_get_when_published(
+        chromium, live_server, world):
+    """The series page as the answer to a New wave form with errors: when the run ends
+    the page is fetched again (GET), never posted again."""
+    admin = world["district_admin"]
+    series = services.create_series(None, district=world["district"], by=admin,
+                                    name="District pulse", instrument=world["instrument"],
+                                    demographics=[])
+    wave = services.create_wave(series, by=admin, label="Autumn", season="autumn",
+                                starts_on=date(2026, 10, 1))
+    Wave.objects.filter(pk=wave.pk).update(status=Wave.Status.CLOSED)
+    run = PublishRun.objects.create(wave=wave, status="running", progress=50)
+    context, page = logged_in(chromium, live_server, admin)
+    try:
+        page.goto(f"{live_server.url}/districts/{world['district'].public_id}/series/"
+                  f"{series.public_id}/")
+        page.fill("#id_label", "Spring")
+        page.get_by_role("button", name="Create wave").click()  # no start date: 400
+        assert "The wave was not created" in page.get_by_role("alert").inner_text()
+        PublishRun.objects.filter(pk=run.pk).update(status="done", progress=100)
+        Wave.objects.filter(pk=wave.pk).update(status=Wave.Status.PUBLISHED)
+        page.get_by_role("link", name="Dashboard").wait_for()
+        assert page.get_by_role("alert").count() == 0  # fetched, not the form sent again
+        assert series.waves.count() == 1
+    finally:
+        context.close()
