@@ -54,10 +54,16 @@ def request_publish(wave, *, by):
 
 
 def _check_not_running(wave):
-    """One run at a time: a second would compute every part again beside the first."""
-    active = (wave.publish_runs.filter(
-        status__in=[PublishRun.Status.QUEUED, PublishRun.Status.RUNNING],
-        created_at__gte=timezone.now() - RUN_LOST_AFTER).first())
+    """One run at a time: a second would compute every part again beside the first. A
+    run with no end a day after it was asked for is marked failed, as lost: should its
+    parts still end, they do not go on to the wave level (`_part_done`)."""
+    unfinished = wave.publish_runs.filter(
+        status__in=[PublishRun.Status.QUEUED, PublishRun.Status.RUNNING])
+    now = timezone.now()
+    unfinished.filter(created_at__lt=now - RUN_LOST_AFTER).update(
+        status=PublishRun.Status.FAILED, step="failed", finished_at=now,
+        error="Taken as lost: it had not ended a day after it was asked for.")
+    active = unfinished.filter(created_at__gte=now - RUN_LOST_AFTER).first()
     if active is not None:
         raise ServiceError(f"This wave is already being published ({active.progress}% "
                            "done); the results appear when that finishes.")

@@ -47,7 +47,9 @@ def test_a_second_request_while_one_runs_is_refused_and_says_how_far_it_is(
     with django_capture_on_commit_callbacks(execute=True):
         second = request_publish(closed, by=world["leader"])
     second.refresh_from_db()
+    first.refresh_from_db()
     assert second.status == "done" and Snapshot.objects.filter(wave=closed).count() == 1
+    assert first.status == "failed" and first.error.startswith("Taken as lost")
     assert len(callbacks) == 1  # the first run's task, never executed here
 
 
