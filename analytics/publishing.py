@@ -130,8 +130,11 @@ def part_seconds(wave, school_ids):
             .order_by("created_at", "id").values_list("school_id", "audit__seconds"))
     seconds = {}
     for school, steps in rows:  # oldest first: the newest part's steps stay
-        if isinstance(steps, dict):
-            seconds[school] = sum(v for v in steps.values() if isinstance(v, (int, float)))
+        took = sum(v for v in (steps or {}).values() if isinstance(v, (int, float)))
+        if took > 0:
+            seconds[school] = took
+        else:
+            seconds.pop(school, None)  # no time recorded: as if no earlier part
     return seconds
 
 
@@ -223,10 +226,10 @@ def share_done(expected, done_ids, total):
     seconds its last part took (`expected`), a school without one the mean of those,
     every school alike when none has one. The longest parts are queued first, so
     counting parts would understate the work done early in the run."""
-    if not expected:
-        return len(done_ids) / max(total, 1)
-    mean = sum(expected.values()) / len(expected)
+    mean = sum(expected.values()) / len(expected) if expected else 0.0
     whole = sum(expected.values()) + mean * max(total - len(expected), 0)
+    if whole <= 0:
+        return len(done_ids) / max(total, 1)
     return min(sum(expected.get(str(s), mean) for s in done_ids) / whole, 1.0)
 
 

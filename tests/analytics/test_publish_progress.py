@@ -69,6 +69,18 @@ def test_without_earlier_parts_every_school_weighs_alike():
     assert share_done({"7": 30.0}, {7}, 2) == 0.5  # the other counts as the mean
     assert share_done({"7": 30.0, "9": 10.0}, {7}, 2) == 0.75
     assert share_done({"7": 30.0, "9": 10.0}, {7, 9}, 2) == 1.0
+    assert share_done({"7": 0.0, "9": 0.0}, {7}, 2) == 0.5  # no time to weigh by
+
+
+def test_a_part_with_no_time_recorded_counts_as_no_earlier_part(world, fielded):
+    from analytics.publishing import part_seconds
+
+    lake = School.objects.get(name="Lakeside")
+    part_of(fielded, lake, "a", audit=30.0)
+    assert part_seconds(fielded, [lake.id]) == {lake.id: 30.0}
+    SnapshotPart.objects.create(wave=fielded, school=lake, fingerprint="b", data={},
+                                published={}, relations=[], audit={"small": []})
+    assert part_seconds(fielded, [lake.id]) == {}
 
 
 def test_the_time_left_reads_as_a_rough_estimate():
