@@ -73,7 +73,7 @@ def report(wave, worker_counts):
     total, longest = sum(seconds.values()), max(seconds.values())
     lines = [f"queue simulated from the first run's parts ({len(seconds)} parts, "
              f"{total:.1f} s in all, the longest {longest:.1f} s):"]
-    for count in worker_counts:
+    for count in sorted(set(worker_counts)):
         if count > 1:
             bound = max(total / count, longest)
             lines.append(f"  {count} workers: guess order {simulate(seconds, guess, count):.1f}"
