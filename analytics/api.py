@@ -11,6 +11,7 @@ from surveys.api import ErrorOut
 from surveys.models import Wave
 from surveys.permissions import VIEW_CLASS_RESULTS, VIEW_RESULTS, HasSchoolPermission
 
+from .models import PublishRun
 from .publishing import latest_snapshot
 from .views import visible_groups, wave_document
 
@@ -82,7 +83,7 @@ class WaveSnapshot(APIView):
 
 
 class RunOut(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["queued", "running", "done", "failed"])
+    status = serializers.ChoiceField(choices=PublishRun.Status.values)
     progress = serializers.IntegerField(help_text="Percent done.")
     step = serializers.CharField(help_text='What it is doing, e.g. "schools: 3 of 16 '
                                  'done, about 4 min left".')

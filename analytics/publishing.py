@@ -28,7 +28,7 @@ from surveys.models import Response, School, Wave
 from surveys.services import ServiceError, audit
 
 from . import snapshot as build
-from .models import RUN_LOST_AFTER, PublishRun, Snapshot, SnapshotPart
+from .models import PublishRun, Snapshot, SnapshotPart
 from .snapshot import DisclosureAuditFailed
 
 WAVE_RELATED = ("series__school__district", "series__district", "series__instrument")
@@ -55,15 +55,15 @@ def request_publish(wave, *, by):
 
 def _check_not_running(wave):
     """One run at a time: a second would compute every part again beside the first. A
-    run with no end a day after it was asked for is marked failed, as lost: should its
-    parts still end, they do not go on to the wave level (`_part_done`)."""
-    unfinished = wave.publish_runs.filter(
-        status__in=[PublishRun.Status.QUEUED, PublishRun.Status.RUNNING])
-    now = timezone.now()
-    unfinished.filter(created_at__lt=now - RUN_LOST_AFTER).update(
-        status=PublishRun.Status.FAILED, step="failed", finished_at=now,
+    run that is no longer `active` though unfinished (no end a day after it was asked
+    for) is marked failed, as lost: should its parts still end, they do not go on to
+    the wave level (`_part_done`)."""
+    unfinished = list(wave.publish_runs.filter(
+        status__in=[PublishRun.Status.QUEUED, PublishRun.Status.RUNNING]))
+    PublishRun.objects.filter(pk__in=[r.pk for r in unfinished if not r.active]).update(
+        status=PublishRun.Status.FAILED, step="failed", finished_at=timezone.now(),
         error="Taken as lost: it had not ended a day after it was asked for.")
-    active = unfinished.filter(created_at__gte=now - RUN_LOST_AFTER).first()
+    active = next((r for r in unfinished if r.active), None)
     if active is not None:
         raise ServiceError(f"This wave is already being published ({active.progress}% "
                            "done); the results appear when that finishes.")
@@ -96,17 +96,23 @@ def new_run(wave_id):
 
 
 def wave_school_ids(wave):
-    """The schools a wave publishes a part for: a school series' school; for a
-    district-wide series, each school of the district with responses in the wave, the
-    likely longest part first. Workers take parts in this order, one at a time
-    (`CELERY_WORKER_PREFETCH_MULTIPLIER = 1`), so the longest parts start first and
-    none is left to run alone at the end (longest-processing-time-first scheduling).
-    How long a part will take is best told by how long the school's last part took
-    (`part_seconds`); a school without one is guessed from its small cells."""
+    return wave_queue(wave)[0]
+
+
+def wave_queue(wave):
+    """(school ids, {school: seconds its last part took}): the schools a wave publishes
+    a part for, a school series' school; for a district-wide series, each school of
+    the district with responses in the wave, the likely longest part first. Workers
+    take parts in this order, one at a time (`CELERY_WORKER_PREFETCH_MULTIPLIER = 1`),
+    so the longest parts start first and none is left to run alone at the end
+    (longest-processing-time-first scheduling). How long a part will take is best told
+    by how long the school's last part took (`part_seconds`); a school without one is
+    guessed from its small cells."""
     if not wave.series.district_wide:
-        return [wave.series.school_id]
+        return [wave.series.school_id], {}
     sizes = class_sizes(wave)
-    return longest_first(sizes, wave.series.k, part_seconds(wave, sizes))
+    seconds = part_seconds(wave, sizes)
+    return longest_first(sizes, wave.series.k, seconds), seconds
 
 
 def class_sizes(wave):
@@ -159,10 +165,9 @@ def start(wave_id, run_id=None):
     A run started again (its task redelivered after a worker died) starts afresh; the
     parts it had written are found again by their fingerprints."""
     wave, run = _load(wave_id, run_id)
-    school_ids = wave_school_ids(wave)
+    school_ids, expected = wave_queue(wave)
     if run is not None:
         run.parts.clear()
-        expected = part_seconds(wave, school_ids) if len(school_ids) > 1 else {}
         PublishRun.objects.filter(pk=run.pk).update(
             schools_total=len(school_ids), finishing=False, status=PublishRun.Status.RUNNING,
             progress=5, step=f"schools: 0 of {len(school_ids)} done",

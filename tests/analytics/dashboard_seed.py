@@ -7,12 +7,13 @@ from datetime import date
 
 import numpy as np
 
+from analytics.models import SnapshotPart
 from analytics.publishing import publish
 from analytics.scoring import ItemSpec
 from analytics.simulate import simulate_wave
 from surveys import services
 from surveys.instruments import load_file
-from surveys.models import Response
+from surveys.models import Response, Wave
 from tests.conftest import INSTRUMENTS
 
 WAVES = [("Spring 2026", "spring", date(2026, 3, 16), 0.0),
@@ -119,3 +120,33 @@ def closed_alike_district_wave(world):
     Response.objects.bulk_create(rows)
     services.close_wave(wave, by=admin)
     return wave
+
+
+def closed_wave(world, sizes, seed=11):
+    """Hilltop's pulse wave answered by `sizes` ({class name: students}) and closed."""
+    wave = world["wave"]
+    services.open_wave(wave, by=world["leader"])
+    answer(wave, world, np.random.default_rng(seed), 0.0, sizes)
+    services.close_wave(wave, by=world["leader"])
+    return wave
+
+
+def closed_district_series(world):
+    """(series, wave): a district-wide series and its wave "Autumn", closed and with no
+    answers, for tests of its publish runs and the pages that show them."""
+    admin = world["district_admin"]
+    series = services.create_series(None, district=world["district"], by=admin,
+                                    name="District pulse", instrument=world["instrument"],
+                                    demographics=[])
+    wave = services.create_wave(series, by=admin, label="Autumn", season="autumn",
+                                starts_on=date(2026, 10, 1))
+    Wave.objects.filter(pk=wave.pk).update(status=Wave.Status.CLOSED)
+    return series, wave
+
+
+def stored_part(wave, school, fingerprint, **seconds):
+    """A stored part of `school` whose report says its steps took `seconds`: what the
+    next run's queue and progress read (analytics.publishing.part_seconds)."""
+    return SnapshotPart.objects.create(wave=wave, school=school, fingerprint=fingerprint,
+                                       data={}, published={}, relations=[],
+                                       audit={"seconds": seconds, "small": []})

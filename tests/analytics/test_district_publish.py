@@ -22,7 +22,7 @@ from surveys import services
 from surveys.models import ClassGroup, Response, School
 
 from ..conftest import Role, make_user
-from .dashboard_seed import closed_alike_district_wave
+from .dashboard_seed import closed_alike_district_wave, stored_part
 
 
 @pytest.fixture
@@ -145,9 +145,7 @@ def test_a_school_whose_last_part_took_longest_is_queued_first(world, fielded):
                                    starts_on=date(2026, 3, 1))
 
     def part(wave, name, fingerprint, **seconds):
-        SnapshotPart.objects.create(wave=wave, school=schools[name], fingerprint=fingerprint,
-                                    data={}, published={}, relations=[],
-                                    audit={"seconds": seconds, "small": []})
+        stored_part(wave, schools[name], fingerprint, **seconds)
 
     part(earlier, "Lakeside", "a", sql=0.5, audit=40.0)
     part(earlier, "Creekside", "a", sql=0.5, audit=9.0)

@@ -13,6 +13,7 @@ from analytics.publishing import _part_done, share_done, start, time_left
 from surveys import services
 from surveys.models import School
 
+from .dashboard_seed import stored_part
 from .test_district_publish import field_and_close, open_district_wave
 
 pytestmark = pytest.mark.django_db
@@ -24,19 +25,13 @@ def fielded(world):
     return field_and_close(world, open_district_wave(world))
 
 
-def part_of(wave, school, fingerprint, **seconds):
-    return SnapshotPart.objects.create(wave=wave, school=school, fingerprint=fingerprint,
-                                       data={}, published={}, relations=[],
-                                       audit={"seconds": seconds, "small": []})
-
-
 def test_progress_weighs_each_school_by_its_last_part_and_tells_the_time_left(
         world, fielded, client):
     schools = {s.name: s for s in School.objects.all()}
     earlier = services.create_wave(fielded.series, by=world["district_admin"],
                                    label="Spring", season="spring", starts_on=date(2026, 3, 1))
-    part_of(earlier, schools["Lakeside"], "a", sql=0.5, audit=40.0)
-    part_of(earlier, schools["Creekside"], "a", audit=62.0)
+    stored_part(earlier, schools["Lakeside"], "a", sql=0.5, audit=40.0)
+    stored_part(earlier, schools["Creekside"], "a", audit=62.0)
     run = PublishRun.objects.create(wave=fielded)
     order = start(fielded.id, run.id)
     run.refresh_from_db()
@@ -47,7 +42,7 @@ def test_progress_weighs_each_school_by_its_last_part_and_tells_the_time_left(
     PublishRun.objects.filter(pk=run.pk).update(
         started_at=timezone.now() - timedelta(seconds=300))
     run.refresh_from_db()
-    assert _part_done(run, part_of(fielded, schools["Creekside"], "b", audit=1.0)) is False
+    assert _part_done(run, stored_part(fielded, schools["Creekside"], "b", audit=1.0)) is False
     run.refresh_from_db()
     # Creekside's 62 s of 205 (Hilltop and Brookside, with no earlier part, count as
     # the mean, 51.25 s each): 30% of the parts' 80%; 300 s x 70 / 30 left.
@@ -58,7 +53,7 @@ def test_progress_weighs_each_school_by_its_last_part_and_tells_the_time_left(
     assert "Publishing: running 29% (schools: 1 of 4 done, about 12 min left)" in page
 
     others = [s for s in order if s != schools["Creekside"].id]
-    done = [_part_done(run, part_of(fielded, School.objects.get(pk=s), "c")) for s in others]
+    done = [_part_done(run, stored_part(fielded, School.objects.get(pk=s), "c")) for s in others]
     run.refresh_from_db()
     assert done == [False, False, True]  # the last part goes on to the wave level
     assert (run.progress, run.step) == (85, "schools: 4 of 4 done")
@@ -76,7 +71,7 @@ def test_a_part_with_no_time_recorded_counts_as_no_earlier_part(world, fielded):
     from analytics.publishing import part_seconds
 
     lake = School.objects.get(name="Lakeside")
-    part_of(fielded, lake, "a", audit=30.0)
+    stored_part(fielded, lake, "a", audit=30.0)
     assert part_seconds(fielded, [lake.id]) == {lake.id: 30.0}
     SnapshotPart.objects.create(wave=fielded, school=lake, fingerprint="b", data={},
                                 published={}, relations=[], audit={"small": []})

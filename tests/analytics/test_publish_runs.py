@@ -2,18 +2,16 @@
 every part again beside the first), and a wave reopened while it was being published
 is not published by that run: it stays open, and the run says why."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
-import numpy as np
 import pytest
 from django.utils import timezone
 
 from analytics.models import PublishRun, Snapshot
 from analytics.publishing import request_publish
 from surveys import services
-from surveys.models import Wave
 from surveys.services import ServiceError
-from tests.analytics.dashboard_seed import answer
+from tests.analytics.dashboard_seed import closed_district_series, closed_wave
 
 pytestmark = pytest.mark.django_db
 
@@ -22,11 +20,7 @@ SIZES = {"7A": 12, "7B": 12}
 
 @pytest.fixture
 def closed(world):
-    wave = world["wave"]
-    services.open_wave(wave, by=world["leader"])
-    answer(wave, world, np.random.default_rng(5), 0.0, SIZES)
-    services.close_wave(wave, by=world["leader"])
-    return wave
+    return closed_wave(world, SIZES, seed=5)
 
 
 def test_a_second_request_while_one_runs_is_refused_and_says_how_far_it_is(
@@ -80,12 +74,7 @@ def test_the_pages_offer_no_second_publish_while_a_run_is_active(world, client):
     """The district page and the series page (where the district admin clicked) show
     the run and no Publish button while it runs; once it has failed, both are back."""
     admin = world["district_admin"]
-    series = services.create_series(None, district=world["district"], by=admin,
-                                    name="District pulse", instrument=world["instrument"],
-                                    demographics=[])
-    wave = services.create_wave(series, by=admin, label="Autumn", season="autumn",
-                                starts_on=date(2026, 10, 1))
-    Wave.objects.filter(pk=wave.pk).update(status=Wave.Status.CLOSED)
+    series, wave = closed_district_series(world)
     run = PublishRun.objects.create(wave=wave, status="running", progress=12,
                                     step="schools: 0 of 4 done")
     district = world["district"].public_id

@@ -4,7 +4,6 @@ gave the same answer". The leader reads the message; the audit event stores it."
 
 import re
 
-import numpy as np
 import pytest
 
 from analytics import disclosure
@@ -12,9 +11,8 @@ from analytics import snapshot as build
 from analytics.audit_model import Finding
 from analytics.models import PublishRun, Snapshot
 from analytics.publishing import request_publish
-from surveys import services
 from surveys.models import AuditEvent
-from tests.analytics.dashboard_seed import answer
+from tests.analytics.dashboard_seed import closed_wave
 
 REVEALING = re.compile(r"\d+(\.\d+)?%|\.\.|sizes |ruled out|everyone|nobody|pins it")
 
@@ -28,14 +26,6 @@ def primary_only(groups, relations, k, *, items=None, also=(), same=(), hidden=(
     state = disclosure._State(by, relations, k, specs, set(), set())
     state.primary()
     return state.decision
-
-
-def closed_wave(world, sizes):
-    wave = world["wave"]
-    services.open_wave(wave, by=world["leader"])
-    answer(wave, world, np.random.default_rng(11), 0.0, sizes)
-    services.close_wave(wave, by=world["leader"])
-    return wave
 
 
 def test_a_refused_publication_names_the_cell_but_not_what_leaks(

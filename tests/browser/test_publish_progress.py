@@ -2,14 +2,13 @@
 (static/js/publishing.js) and shows its progress and the time left as the workers
 report them, then reloads once the wave is published, with the dashboard link."""
 
-from datetime import date
 
 import pytest
 from playwright.sync_api import expect
 
 from analytics.models import PublishRun
-from surveys import services
 from surveys.models import Wave
+from tests.analytics.dashboard_seed import closed_district_series
 from tests.browser.conftest import axe_violations, screenshot
 from tests.browser.test_dashboards import csp_violations, logged_in
 
@@ -19,12 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_the_district_page_follows_a_publication_until_it_is_published(
         chromium, live_server, world):
     admin = world["district_admin"]
-    series = services.create_series(None, district=world["district"], by=admin,
-                                    name="District pulse", instrument=world["instrument"],
-                                    demographics=[])
-    wave = services.create_wave(series, by=admin, label="Autumn", season="autumn",
-                                starts_on=date(2026, 10, 1))
-    Wave.objects.filter(pk=wave.pk).update(status=Wave.Status.CLOSED)
+    series, wave = closed_district_series(world)
     run = PublishRun.objects.create(wave=wave, status="running", progress=29,
                                     step="schools: 1 of 4 done, about 12 min left")
     context, page = logged_in(chromium, live_server, admin)
@@ -85,12 +79,7 @@ def test_a_page_answering_a_form_is_loaded_again_by_get_when_published(
     """The series page as the answer to a New wave form with errors: when the run ends
     the page is fetched again (GET), never posted again."""
     admin = world["district_admin"]
-    series = services.create_series(None, district=world["district"], by=admin,
-                                    name="District pulse", instrument=world["instrument"],
-                                    demographics=[])
-    wave = services.create_wave(series, by=admin, label="Autumn", season="autumn",
-                                starts_on=date(2026, 10, 1))
-    Wave.objects.filter(pk=wave.pk).update(status=Wave.Status.CLOSED)
+    series, wave = closed_district_series(world)
     run = PublishRun.objects.create(wave=wave, status="running", progress=50)
     context, page = logged_in(chromium, live_server, admin)
     try:
