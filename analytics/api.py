@@ -86,7 +86,8 @@ class RunOut(serializers.Serializer):
     status = serializers.ChoiceField(choices=PublishRun.Status.values)
     progress = serializers.IntegerField(help_text="Percent done.")
     step = serializers.CharField(help_text='What it is doing, e.g. "schools: 3 of 16 '
-                                 'done, about 4 min left".')
+                                 'done, about 4 min left", or for one school\'s part '
+                                 '"suppressing, about 1 min left".')
     error = serializers.CharField(help_text="Why it stopped, when it failed.")
     requested_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -107,6 +108,5 @@ class WavePublishing(APIView):
         if run is None:
             return ApiResponse({"detail": "Nobody has asked to publish this wave yet."},
                                status=404)
-        return ApiResponse({"status": run.status, "progress": run.progress, "step": run.step,
-                            "error": run.error, "requested_at": run.created_at,
-                            "finished_at": run.finished_at})
+        return ApiResponse({"status": run.status, **run.live, "error": run.error,
+                            "requested_at": run.created_at, "finished_at": run.finished_at})

@@ -18,6 +18,17 @@ from .fields import DocumentField
 # A run neither done nor failed this long after it was asked for is taken as lost (a
 # 500-school wave takes about 3.5 hours on one worker: docs/operations.md).
 RUN_LOST_AFTER = timedelta(hours=24)
+# A run's progress once its school parts are all written (the wave level follows).
+PARTS_DONE = 85
+
+
+def time_left(seconds):
+    """What a leader reads of an estimate: the time left at the pace so far."""
+    if seconds < 60:
+        return "under a minute left"
+    if seconds < 90 * 60:
+        return f"about {round(seconds / 60)} min left"
+    return f"about {seconds / 3600:.1f} hours left"
 
 
 class PublishRun(PublicIdModel):
@@ -63,6 +74,31 @@ class PublishRun(PublicIdModel):
         """Queued or running, and not taken as lost: no other run may start."""
         return (self.status in (self.Status.QUEUED, self.Status.RUNNING)
                 and self.created_at >= timezone.now() - RUN_LOST_AFTER)
+
+    @property
+    def live(self):
+        """{"progress", "step"} as the pages show them now. A run of one school's part
+        records only the part's steps (suppressing, auditing, writing), minutes apart;
+        while it computes, how far it has got is reckoned at each reading from the
+        seconds that school's last part took (`expected`), as a multi-school run's
+        finished parts are (analytics.publishing.share_done)."""
+        took = self._one_part_seconds()
+        if took is None:
+            return {"progress": self.progress, "step": self.step}
+        elapsed = (timezone.now() - self.started_at).total_seconds()
+        left = took - elapsed
+        when = time_left(left) if left > 0 else "taking longer than last time"
+        reckoned = 5 + int((PARTS_DONE - 5) * min(elapsed / took, 0.95))
+        return {"progress": max(self.progress, reckoned),
+                "step": f"{self.step}, {when}" if self.step else when}
+
+    def _one_part_seconds(self):
+        """The seconds this run's one part is expected to take, while it computes."""
+        if (self.status != self.Status.RUNNING or self.schools_total != 1
+                or self.started_at is None or self.progress >= PARTS_DONE):
+            return None
+        took = next(iter(self.expected.values()), None) if len(self.expected) == 1 else None
+        return took if took and took > 0 else None
 
 
 class Snapshot(models.Model):

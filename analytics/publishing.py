@@ -28,7 +28,7 @@ from surveys.models import Response, School, Wave
 from surveys.services import ServiceError, audit
 
 from . import snapshot as build
-from .models import PublishRun, Snapshot, SnapshotPart
+from .models import PARTS_DONE, PublishRun, Snapshot, SnapshotPart, time_left
 from .snapshot import DisclosureAuditFailed
 
 WAVE_RELATED = ("series__school__district", "series__district", "series__instrument")
@@ -107,9 +107,11 @@ def wave_queue(wave):
     so the longest parts start first and none is left to run alone at the end
     (longest-processing-time-first scheduling). How long a part will take is best told
     by how long the school's last part took (`part_seconds`); a school without one is
-    guessed from its small cells."""
+    guessed from its small cells. A school series' one part is told the same way, for
+    the time left its leader reads."""
     if not wave.series.district_wide:
-        return [wave.series.school_id], {}
+        school = wave.series.school_id
+        return [school], part_seconds(wave, [school])  # its time left (PublishRun.live)
     sizes = class_sizes(wave)
     seconds = part_seconds(wave, sizes)
     return longest_first(sizes, wave.series.k, seconds), seconds
@@ -170,7 +172,7 @@ def start(wave_id, run_id=None):
         run.parts.clear()
         PublishRun.objects.filter(pk=run.pk).update(
             schools_total=len(school_ids), finishing=False, status=PublishRun.Status.RUNNING,
-            progress=5, step=f"schools: 0 of {len(school_ids)} done",
+            progress=5, step=_parts_step(0, len(school_ids), 0, None),
             started_at=timezone.now(), expected={str(s): t for s, t in expected.items()})
     return school_ids
 
@@ -180,12 +182,18 @@ def school_part(wave_id, run_id, school_id, progress=None):
     and whether this call completed the run's set of parts (then the caller goes on to
     `finish`). A failure marks the run failed, with its reason, and is raised again."""
     wave, run = _load(wave_id, run_id)
+    if progress is None and run is not None and run.schools_total == 1:
+        progress = _step_recorder(run)  # a school series: its one part's steps
     try:
         part = _part(wave, School.objects.get(pk=school_id), progress)
     except Exception as err:
         _fail(wave, run, _failure_message(err))
         raise
     return part, _part_done(run, part)
+
+
+def _step_recorder(run):
+    return lambda pct, step: _progress(run, progress=pct, step=step)
 
 
 def _failure_message(err):
@@ -221,7 +229,7 @@ def _part_done(run, part):
         last = done >= total and not locked.finishing
         share = share_done(locked.expected, done_ids, total)
         PublishRun.objects.filter(pk=run.pk).update(
-            progress=5 + int(80 * share), finishing=locked.finishing or last,
+            progress=5 + int((PARTS_DONE - 5) * share), finishing=locked.finishing or last,
             step=_parts_step(done, total, share, locked.started_at))
     return last
 
@@ -239,20 +247,13 @@ def share_done(expected, done_ids, total):
 
 
 def _parts_step(done, total, share, started_at):
+    if total == 1 and not done:
+        return "computing"  # a school series: its part's own steps follow
     step = f"schools: {done} of {total} done"
     if started_at is None or not 0 < share < 1:
         return step
     elapsed = (timezone.now() - started_at).total_seconds()
     return f"{step}, {time_left(elapsed * (1 - share) / share)}"
-
-
-def time_left(seconds):
-    """What a leader reads of an estimate: the time left at the pace so far."""
-    if seconds < 60:
-        return "under a minute left"
-    if seconds < 90 * 60:
-        return f"about {round(seconds / 60)} min left"
-    return f"about {seconds / 3600:.1f} hours left"
 
 
 def finish(wave_id, run_id=None, parts=None):
@@ -288,10 +289,7 @@ def publish(wave_id, run_id=None):
     """Build and store the wave's snapshot in this process: every school's part, then
     the wave level. The Celery tasks run the same steps spread over workers."""
     school_ids = start(wave_id, run_id)
-    wave, run = _load(wave_id, run_id)
-    single = len(school_ids) == 1 and run is not None
-    step = (lambda pct, s: _progress(run, progress=pct, step=s)) if single else None
-    parts = [school_part(wave_id, run_id, sid, step)[0] for sid in school_ids]
+    parts = [school_part(wave_id, run_id, sid)[0] for sid in school_ids]
     return finish(wave_id, run_id, parts)
 
 

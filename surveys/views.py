@@ -93,7 +93,7 @@ def school_home(request, public_id):
     # District-wide series are listed too (read-only here: the district manages them).
     series = (Series.objects.filter(_covering(school, prefix="")).order_by("district_id", "id")
               .select_related("instrument", "school__district", "district")
-              .prefetch_related("waves"))
+              .prefetch_related("waves__publish_runs"))
     return render(request, "school/home.html", {
         "school": school, "series_list": series, "can_manage": can_manage,
         "series_form": SeriesForm(), "wave_form": WaveForm(),
@@ -166,6 +166,6 @@ def district_home(request, public_id):
     return render(request, "district/home.html", {
         "district": district, "schools": district.schools.order_by("name"),
         "series_list": district.series.select_related("instrument", "district")
-        .prefetch_related("waves"),
+        .prefetch_related("waves__publish_runs"),
         "can_manage": MANAGE_WAVES in access.district_permissions(request.user, district.id),
     })

@@ -2,16 +2,17 @@
 every part again beside the first), and a wave reopened while it was being published
 is not published by that run: it stays open, and the run says why."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
 
+from analytics import publishing
 from analytics.models import PublishRun, Snapshot
-from analytics.publishing import request_publish
+from analytics.publishing import request_publish, start
 from surveys import services
 from surveys.services import ServiceError
-from tests.analytics.dashboard_seed import closed_district_series, closed_wave
+from tests.analytics.dashboard_seed import closed_district_series, closed_wave, stored_part
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +89,70 @@ def test_the_pages_offer_no_second_publish_while_a_run_is_active(world, client):
     for url in pages:
         page = client.get(url).content.decode()
         assert "Publishing failed: worker lost" in page and "Publish Autumn</button>" in page
+
+
+def test_a_school_series_part_tells_its_step_and_the_time_left_by_its_last_part(
+        world, closed, client):
+    hilltop = world["school"]
+    earlier = services.create_wave(world["series"], by=world["leader"], label="Spring",
+                                   season="spring", starts_on=date(2026, 3, 1))
+    stored_part(earlier, hilltop, "a", sql=0.5, audit=179.5)
+    run = PublishRun.objects.create(wave=closed)
+    assert start(closed.id, run.id) == [hilltop.id]
+    run.refresh_from_db()
+    assert run.expected == {str(hilltop.id): 180.0}
+    assert (run.progress, run.step) == (5, "computing")
+
+    # The part's own step, 100 s into the 180 its last part took: 5 + 80 x 56%.
+    PublishRun.objects.filter(pk=run.pk).update(
+        progress=40, step="suppressing", started_at=timezone.now() - timedelta(seconds=100))
+    run.refresh_from_db()
+    assert run.live == {"progress": 49, "step": "suppressing, about 1 min left"}
+    client.force_login(world["leader"])
+    page = client.get(f"/schools/{hilltop.public_id}/").content.decode()
+    assert "Publishing: running 49% (suppressing, about 1 min left)" in page
+    body = client.get(f"/api/v1/waves/{closed.public_id}/publishing/").json()
+    assert (body["progress"], body["step"]) == (49, "suppressing, about 1 min left")
+
+    PublishRun.objects.filter(pk=run.pk).update(
+        started_at=timezone.now() - timedelta(seconds=200))
+    run.refresh_from_db()
+    assert run.live == {"progress": 81, "step": "suppressing, taking longer than last time"}
+    # Once the part is written, what the run recorded is shown as it is.
+    PublishRun.objects.filter(pk=run.pk).update(progress=85, step="schools: 1 of 1 done")
+    run.refresh_from_db()
+    assert run.live == {"progress": 85, "step": "schools: 1 of 1 done"}
+
+
+def test_without_a_last_part_or_with_several_schools_the_run_shows_what_it_recorded(
+        world, closed):
+    run = PublishRun.objects.create(wave=closed)
+    start(closed.id, run.id)
+    PublishRun.objects.filter(pk=run.pk).update(
+        progress=40, step="suppressing", started_at=timezone.now() - timedelta(seconds=60))
+    run.refresh_from_db()
+    assert run.expected == {}
+    assert run.live == {"progress": 40, "step": "suppressing"}
+    PublishRun.objects.filter(pk=run.pk).update(
+        schools_total=2, expected={"1": 50.0, "2": 10.0}, step="schools: 1 of 2 done")
+    run.refresh_from_db()
+    assert run.live == {"progress": 40, "step": "schools: 1 of 2 done"}
+
+
+def test_a_school_series_part_records_its_steps_on_the_run(world, closed, monkeypatch):
+    """In the Celery path too (one `publish_school` task), not only in process."""
+    steps = []
+    real = publishing._progress
+
+    def spy(run, **fields):
+        steps.append(fields.get("step"))
+        real(run, **fields)
+
+    monkeypatch.setattr(publishing, "_progress", spy)
+    run = PublishRun.objects.create(wave=closed)
+    start(closed.id, run.id)
+    part, last = publishing.school_part(closed.id, run.id, world["school"].id)
+    assert last is True
+    assert steps[:3] == ["suppressing", "auditing", "writing"]
+    run.refresh_from_db()
+    assert (run.progress, run.step) == (85, "schools: 1 of 1 done")
