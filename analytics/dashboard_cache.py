@@ -1,5 +1,5 @@
-"""The wave dashboard's page body, kept rendered in Django's cache (Redis in production,
-local memory in the demo).
+"""The wave dashboard's page body, and the district page's, kept rendered in Django's
+cache (Redis in production, local memory in the demo).
 
 A published snapshot never changes, so the body of a dashboard is a function of:
 the snapshot (id, version, fingerprint), the school whose part or document is shown
@@ -25,14 +25,15 @@ SECONDS = 24 * 3600
 ROOT = Path(__file__).resolve().parent
 
 # What renders the body: a deploy that changes any of it changes every key.
-SOURCES = ["dashboards.py", "views.py", "dashboard_cache.py", "practices.py",
-           "practices.yaml", "templatetags/dashboard.py"]
+SOURCES = ["dashboards.py", "district_tables.py", "views.py", "dashboard_cache.py",
+           "practices.py", "practices.yaml", "templatetags/dashboard.py"]
 
 
 @cache
 def code_version():
     digest = hashlib.sha256()
-    templates = sorted((ROOT.parent / "templates" / "analytics").glob("*.html"))
+    templates = sorted([*(ROOT.parent / "templates" / "analytics").glob("*.html"),
+                        *(ROOT.parent / "templates" / "district").glob("_*.html")])
     for path in [ROOT / name for name in SOURCES] + templates:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
@@ -46,6 +47,15 @@ def page_key(snapshot, school, scope, group, trend_ids):
              None if scope is None else sorted(scope), group,
              translation.get_language(), list(trend_ids)]
     return "dashboard:" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def district_key(district, shown, schools):
+    """The district page's body (analytics.district_tables): the snapshots it shows with
+    their waves' labels and series' names (`shown`), the district's schools by id and
+    name (a school renamed, added, or not yet published), its k and the language."""
+    parts = [code_version(), "district", district.pk, district.min_cell_size, shown,
+             [list(s) for s in schools], translation.get_language()]
+    return "district:" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 def read(key):

@@ -11,7 +11,6 @@ published), and a mean's position on its scale (for ranking components only).
 import math
 
 from django.db.models import F
-from django.db.models.fields.json import KeyTransform
 
 from .models import Snapshot
 
@@ -32,7 +31,7 @@ def component_cell(group, key):
     return cell
 
 
-def _interval(cell):
+def mean_interval(cell):
     if cell.get("ci95") is None:
         return None
     return [round(cell["value"] - cell["ci95"], 2), round(cell["value"] + cell["ci95"], 2)]
@@ -63,14 +62,12 @@ def series_snapshots(wave, queryset=None, ids=None):
 
 def series_documents(wave, school=None, ids=None):
     """The documents a trend is drawn from, reduced to what a trend reads (`slim`):
-    each published wave's document, or (a district-wide series seen by one school) that
-    school's part of each. The district level's documents are read whole (they hold
-    only the district's and the schools' rows). `ids`: the snapshots', if known."""
+    each published wave's document (a school's, or a district-wide wave's district
+    level), or (a district-wide series seen by one school) that school's part of each.
+    `ids`: the snapshots', if known."""
     from .models import SnapshotPart
 
-    if wave.series.district_wide and school is None:
-        return [s.data for s in series_snapshots(wave, ids=ids)]
-    if not wave.series.district_wide:
+    if not wave.series.district_wide or school is None:
         return [slim_document(s) for s in series_snapshots(wave, slim(Snapshot.objects), ids)]
     ids = series_snapshot_ids(wave) if ids is None else ids
     parts = slim(SnapshotPart.objects.filter(snapshots__in=ids, school=school)
@@ -92,7 +89,7 @@ def trends(documents, components, group_key="school"):
             point = {"wave": wave["label"], "season": wave["season"], "hidden": cell is None}
             if cell is not None:
                 point.update(value=cell["value"], display=cell["display"], n=cell.get("n"),
-                             ci=_interval(cell), favorable=cell.get("favorable"))
+                             ci=mean_interval(cell), favorable=cell.get("favorable"))
             points.append(point)
         out.append({"comp": comp, "points": points,
                     "seasons_differ": len({p["season"] for p in points}) > 1})
@@ -242,113 +239,14 @@ def _short(text, limit=48):
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-# ---- district: schools side by side --------------------------------------------------
-
-def district_snapshots(district):
-    """Each school's newest published snapshot (newest wave, newest version). Two
-    queries whatever the number of schools and waves."""
-    rows = (Snapshot.objects.filter(wave__series__school__district=district)
-            .values_list("id", "wave__series__school_id", "wave__starts_on", "version"))
-    newest = {}
-    for sid, school_id, starts_on, version in rows:
-        if school_id not in newest or (starts_on, version) > newest[school_id][1:]:
-            newest[school_id] = (sid, starts_on, version)
-    by_id = slim(Snapshot.objects.select_related("wave__series__school")).in_bulk(
-        [t[0] for t in newest.values()])
-    return sorted(by_id.values(), key=lambda s: s.wave.series.school.name)
-
-
 def slim(queryset):
-    """Only what the side-by-side tables read of each document, so a district of a
-    hundred schools does not load a hundred whole documents: the wave, the components,
-    participation and the first group (the presentation sorts the whole school first)."""
-    return queryset.defer(*[f for f in ("data", "published", "relations")
-                            if f in {x.name for x in queryset.model._meta.fields}]).annotate(
-        doc_wave=KeyTransform("wave", "data"),
-        doc_components=KeyTransform("components", "data"),
-        doc_participation=KeyTransform("participation", "data"),
-        doc_top=KeyTransform("0", KeyTransform("groups", "data")))
+    """Snapshots or parts without their documents: what the side-by-side tables and the
+    trends read of each is its `summary` (analytics.models.summary_of)."""
+    return queryset.defer(*[f for f in ("data", "published", "relations", "audit")
+                            if f in {x.name for x in queryset.model._meta.fields}])
 
 
 def slim_document(obj):
-    top = obj.doc_top
-    if not top or top.get("key") != "school":
-        return obj.data  # not sorted as expected: read the whole document
-    return {"wave": obj.doc_wave, "components": obj.doc_components,
-            "participation": obj.doc_participation, "groups": [top]}
-
-
-def district_comparison(district):
-    """Schools side by side from each school's own published document: one table per
-    instrument version for school series (only results of the same instrument are
-    comparable), one per district-wide series with its published district row."""
-    tables = {}
-    for snap in district_snapshots(district):
-        data = slim_document(snap)
-        inst = data["wave"]["instrument"]
-        table = tables.setdefault((inst["key"], inst["version"]), {
-            "instrument": inst, "components": measured_components(data), "rows": [],
-            "district": None, "series": None})
-        table["rows"].append(_school_row(snap.wave.series.school, snap.wave, data,
-                                         table["components"]))
-    return list(tables.values()) + district_wide_tables(district)
-
-
-def district_wide_tables(district):
-    """The newest published wave of each district-wide series: each school's part, and
-    the district level's whole-district row. One query per such series for its parts."""
-    rows = (Snapshot.objects.filter(wave__series__district=district)
-            .values_list("id", "wave__series_id", "wave__starts_on", "version"))
-    newest = {}
-    for sid, series_id, starts_on, version in rows:
-        if series_id not in newest or (starts_on, version) > newest[series_id][1:]:
-            newest[series_id] = (sid, starts_on, version)
-    snaps = Snapshot.objects.select_related("wave__series").in_bulk(
-        [t[0] for t in newest.values()])
-    tables = []
-    for snap in sorted(snaps.values(), key=lambda s: s.wave.series.name):
-        data = snap.data
-        components = measured_components(data)
-        parts = sorted(slim(snap.parts.select_related("school")), key=lambda p: p.school.name)
-        top = next((g for g in data["groups"] if g["key"] == "district"), None)
-        tables.append({
-            "instrument": data["wave"]["instrument"], "components": components,
-            "series": snap.wave.series, "wave": snap.wave,
-            "rows": [_school_row(p.school, snap.wave, slim_document(p), components,
-                                 part=True) for p in parts],
-            "district": _row(top, data, components)})
-    return tables
-
-
-def _row(top, data, components):
-    return {"hidden": top is None or bool(top.get("suppressed")),
-            "n": None if top is None else top.get("n"),
-            "participation": participation(data),
-            "cells": [_cell_with_ci(component_cell(top, c["key"])) for c in components]}
-
-
-def _school_row(school, wave, data, components, part=False):
-    top = next((g for g in data["groups"] if g["key"] == "school"), None)
-    return {"school": school, "wave": wave, "part": part, **_row(top, data, components)}
-
-
-def _cell_with_ci(cell):
-    return None if cell is None else {**cell, "ci": _interval(cell)}
-
-
-def district_chart_data(tables):
-    charts = []
-    for t_index, table in enumerate(tables):
-        rows = ([dict(table["district"], label="Whole district")] if table["district"] else [])
-        rows += [dict(r, label=r["school"].name) for r in table["rows"]]
-        for c_index, comp in enumerate(table["components"]):
-            shown = [r for r in rows if r["cells"][c_index] is not None]
-            if not shown:
-                continue
-            charts.append({
-                "id": f"district-{t_index}-{comp['key']}", "label": comp["component"],
-                "lo": comp["lo"], "hi": comp["hi"],
-                "groups": [r["label"] for r in shown],
-                "values": [r["cells"][c_index]["value"] for r in shown],
-                "ci": [r["cells"][c_index]["ci"] for r in shown]})
-    return charts
+    """The summary of a slim snapshot or part; the whole document (one query more) for
+    one whose summary holds no top-level group."""
+    return obj.summary if obj.summary.get("groups") else obj.data

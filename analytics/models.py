@@ -101,7 +101,39 @@ class PublishRun(PublicIdModel):
         return took if took and took > 0 else None
 
 
-class Snapshot(models.Model):
+TOP_LEVELS = ("school", "district")
+
+
+def summary_of(document):
+    """What the side-by-side tables and the trends read of a published document: its
+    wave, components, participation and top-level groups (the whole school, or the
+    whole district) with their component cells but not their items. Kept beside the
+    document (`summary`, about 2 kB), so a district page of 500 schools reads 500 of
+    these rather than parsing 500 documents of about 250 kB."""
+    if not document:
+        return {}
+    return {"wave": document.get("wave"), "components": document.get("components"),
+            "participation": document.get("participation"),
+            "groups": [{k: v for k, v in g.items() if k != "items"}
+                       for g in document.get("groups") or [] if g["key"] in TOP_LEVELS]}
+
+
+class _Summarised(models.Model):
+    """A published document (`data`) with its summary, written with it."""
+
+    summary = DocumentField(default=dict, blank=True,
+                            help_text="summary_of(data): what the district page and the "
+                            "trends read, without parsing the whole document.")
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.summary = summary_of(self.data)
+        super().save(*args, **kwargs)
+
+
+class Snapshot(_Summarised):
     """The frozen, suppressed aggregates of a published wave."""
 
     wave = models.ForeignKey(Wave, on_delete=models.PROTECT, related_name="snapshots")
@@ -128,7 +160,7 @@ class Snapshot(models.Model):
         return self.parts.filter(school=school).first()
 
 
-class SnapshotPart(models.Model):
+class SnapshotPart(_Summarised):
     """One school's suppressed, audited tables of a wave, written by that school's task.
     Nobody sees a part until a Snapshot lists it. `fingerprint` is a digest of
     everything the part was computed from, so a rerun reuses a part already written."""

@@ -16,7 +16,7 @@ from surveys import access
 from surveys.models import Wave
 from surveys.permissions import VIEW_CLASS_RESULTS, VIEW_DISTRICT, VIEW_RESULTS
 
-from . import dashboard_cache, dashboards, practices
+from . import dashboard_cache, dashboards, district_tables, practices
 from .models import Snapshot, SnapshotPart
 
 FAVORABLE_DEFINITION = (
@@ -218,14 +218,23 @@ def wave_dashboard(request, public_id):
 
 @login_required
 def district_dashboard(request, public_id):
+    """Every school side by side: the body from the page cache, else rendered from the
+    snapshots' summaries and kept (analytics/district_tables.py)."""
     district = access.get_district_for_user(request.user, public_id, VIEW_DISTRICT)
-    comparison = dashboards.district_comparison(district)
-    shown = {r["school"].id for t in comparison for r in t["rows"]}
+    shown = district_tables.newest(district)
+    schools = list(district.schools.order_by("name").values_list("id", "name"))
+    key = dashboard_cache.district_key(district, shown, schools)
+    body = dashboard_cache.read(key)
+    if body is None:
+        tables = district_tables.comparison(shown)
+        listed = {r["school"].id for t in tables for r in t["rows"]}
+        body = render_to_string("district/_comparison.html", {
+            "k": district.min_cell_size, "tables": tables,
+            "not_yet": [name for sid, name in schools if sid not in listed],
+            "charts": {"district": district_tables.chart_data(tables)}})
+        dashboard_cache.store(key, body)
     return render(request, "district/dashboard.html", {
-        "district": district, "k": district.min_cell_size, "tables": comparison,
-        "not_yet": [s for s in district.schools.order_by("name") if s.id not in shown],
-        "charts": {"district": dashboards.district_chart_data(comparison)},
-    })
+        "district": district, "k": district.min_cell_size, "body": mark_safe(body)})
 
 
 @login_required

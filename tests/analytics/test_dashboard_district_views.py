@@ -6,8 +6,10 @@ import json
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from analytics.models import Snapshot
+from analytics.models import Snapshot, summary_of
 from tests.analytics.dashboard_pages import (
     dashboard_url,
     page,
@@ -88,3 +90,19 @@ def test_district_wide_waves_are_listed_for_the_schools_they_cover(client, world
         assert "Riverside (district-wide)" in html
     _, html = page(client, world["researcher"], "/results/")
     assert dashboard_url(district_wave) not in html
+
+
+def test_the_district_page_reads_each_documents_summary_not_the_document(
+        client, world, district_wave):
+    """At 500 schools the page parses 500 summaries of a few KB, not 500 documents of a
+    few hundred KB each (docs/performance.md, "The district page")."""
+    snap = Snapshot.objects.filter(wave=district_wave).order_by("-version").first()
+    for doc in [snap, *snap.parts.all()]:
+        assert doc.summary == summary_of(doc.data)
+        assert [g["key"] for g in doc.summary["groups"]] in (["school"], ["district"])
+    client.force_login(world["district_admin"])
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(f"/districts/{world['district'].public_id}/results/").status_code == 200
+    reads = [q["sql"] for q in ctx.captured_queries if '"analytics_snapshot' in q["sql"]]
+    assert len(reads) >= 3
+    assert not any('."data"' in sql or '."published"' in sql for sql in reads)

@@ -1,0 +1,103 @@
+"""The district page of every school side by side, with a district-wide wave of many
+schools: the page as served, and how its rows are read (each part's and snapshot's
+`summary`) against reading the same rows out of the whole documents with JSON paths
+(the baseline: the page's reads before the summaries), measured in this run.
+
+    .venv/bin/python benchmarks/district_page.py --schools 4 --responses 4000 \
+        --database benchd [--copies 500] [--gets 50] [--repeat 10]
+
+Uses a wave generated and published by benchmarks/publish.py with the same sizes (as
+its --reuse). In a transaction rolled back at the end, the wave's published parts are
+copied to new schools of its district until the snapshot lists --copies parts (each a
+real part's documents, under another school), so the page shows --copies rows without
+publishing that many schools. Then --gets GETs of the page (p50 / p95, its queries),
+as served (its body from the page cache) and with the cache emptied before each,
+and --repeat times each of the two ways of reading the rows, alternately (median ms).
+docs/performance.md, "The district page".
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import BenchError, publish  # noqa: E402
+
+
+def main(argv=None):
+    from django.db import transaction
+
+    extra = argparse.ArgumentParser(add_help=False)
+    extra.add_argument("--copies", type=int, default=500)
+    extra.add_argument("--gets", type=int, default=50)
+    ours, rest = extra.parse_known_args(argv)
+    wave, repeat = publish.reused_wave(rest, repeat=10)
+    with transaction.atomic():
+        snapshot = _copied_parts(wave, ours.copies)
+        timed = publish.district_page(wave, ours.gets)
+        print(f"district page, {snapshot.parts.count()} schools side by side: "
+              + publish.gets_line(timed))
+        _reads(snapshot, repeat)
+        transaction.set_rollback(True)
+    return 0
+
+
+def _copied_parts(wave, copies):
+    """The wave's newest snapshot, listing `copies` parts: its own and copies of them
+    under new schools of the district (rolled back with the transaction)."""
+    from analytics.models import Snapshot, SnapshotPart
+    from surveys.models import School
+
+    snapshot = Snapshot.objects.filter(wave=wave).order_by("-version").first()
+    if snapshot is None:
+        raise BenchError("the wave is not published: run benchmarks/publish.py first")
+    parts = list(snapshot.parts.all())
+    copies_made = []
+    for i in range(copies - len(parts)):
+        school = School.objects.create(district=wave.series.district, name=f"Copy {i:04d}")
+        model = parts[i % len(parts)]
+        copies_made.append(SnapshotPart(
+            wave=wave, school=school, fingerprint=f"copy{i}", data=model.data,
+            published=model.published, relations=model.relations, audit=model.audit,
+            summary=model.summary))
+    snapshot.parts.add(*SnapshotPart.objects.bulk_create(copies_made, batch_size=50))
+    return snapshot
+
+
+def _reads(snapshot, repeat):
+    """The parts' rows read from their summaries against from their documents' JSON
+    paths (the wave, components, participation and first group of each document)."""
+    from django.db.models.fields.json import KeyTransform
+
+    from analytics.dashboards import slim
+
+    parts = snapshot.parts.select_related("school")
+    ways = {
+        "summaries": lambda: [p.summary for p in slim(parts)],
+        "documents' JSON paths (baseline)": lambda: list(parts.defer(
+            "data", "published", "relations", "audit", "summary").annotate(
+            doc_wave=KeyTransform("wave", "data"),
+            doc_components=KeyTransform("components", "data"),
+            doc_participation=KeyTransform("participation", "data"),
+            doc_top=KeyTransform("0", KeyTransform("groups", "data")))),
+    }
+    times = {name: [] for name in ways}
+    for _ in range(repeat):
+        for name, read in ways.items():
+            started = time.perf_counter()
+            read()
+            times[name].append(1000 * (time.perf_counter() - started))
+    new, old = (statistics.median(t) for t in times.values())
+    print(f"the rows of {parts.count()} parts: summaries {new:.1f} ms, documents' JSON "
+          f"paths (baseline) {old:.1f} ms: {old / new:.1f}x faster")
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as err:
+        print(f"benchmark could not run: {err}", file=sys.stderr)
+        sys.exit(2)
