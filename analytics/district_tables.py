@@ -102,6 +102,9 @@ def _cell_with_ci(cell):
 
 
 def chart_data(tables):
+    """One chart per table and component: each shown row's mean and CI, the whole
+    district's first (`reference`: static/js/dashboard.js marks it in a chart of many
+    schools, ranked by mean)."""
     charts = []
     for t_index, table in enumerate(tables):
         rows = ([dict(table["district"], label="Whole district")] if table["district"] else [])
@@ -112,7 +115,7 @@ def chart_data(tables):
                 continue
             charts.append({
                 "id": f"district-{t_index}-{comp['key']}", "label": comp["component"],
-                "lo": comp["lo"], "hi": comp["hi"],
+                "lo": comp["lo"], "hi": comp["hi"], "reference": "Whole district",
                 "groups": [r["label"] for r in shown],
                 "values": [r["cells"][c_index]["value"] for r in shown],
                 "ci": [r["cells"][c_index]["ci"] for r in shown]})

@@ -40,6 +40,9 @@ def main(argv=None):
         timed = publish.district_page(wave, ours.gets)
         print(f"district page, {snapshot.parts.count()} schools side by side: "
               + publish.gets_line(timed))
+        timed = district_level(wave, ours.gets)
+        print(f"the district level's dashboard, {snapshot.parts.count()} school rows: "
+              + publish.gets_line(timed))
         _reads(snapshot, repeat)
         transaction.set_rollback(True)
     return 0
@@ -65,6 +68,34 @@ def _copied_parts(wave, copies):
             summary=model.summary))
     snapshot.parts.add(*SnapshotPart.objects.bulk_create(copies_made, batch_size=50))
     return snapshot
+
+
+def district_level(wave, gets):
+    """The district admin's dashboard of the wave's district level, its document given
+    a row for each school copied (each a copy of a real school's row): the breakdown
+    and equity tables and charts have a row per school."""
+    from django.contrib.auth.models import User
+    from django.core.cache import cache
+    from django.test import Client
+
+    from analytics.models import Snapshot
+
+    snapshot = Snapshot.objects.filter(wave=wave).order_by("-version").first()
+    data = snapshot.data
+    rows = [g for g in data["groups"] if g.get("kind") == "school"]
+    for i, school in enumerate(wave.series.district.schools.filter(name__startswith="Copy ")):
+        key = f"school:{school.public_id}"
+        data["groups"].append({**rows[i % len(rows)], "key": key, "label": school.name})
+        data["schools"].append({"public_id": school.public_id, "name": school.name,
+                                "key": key})
+    Snapshot.objects.filter(pk=snapshot.pk).update(data=data)
+    client = Client()
+    client.force_login(User.objects.get(username="bench.district"))
+    url = f"/waves/{wave.public_id}/dashboard/"
+    if client.get(url).status_code != 200:
+        raise BenchError(f"the district level's dashboard answered {client.get(url).status_code}")
+    return (publish._timed_gets(client, url, gets, before=None)
+            + publish._timed_gets(client, url, gets, before=cache.clear))
 
 
 def _reads(snapshot, repeat):

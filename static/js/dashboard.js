@@ -61,24 +61,49 @@
     };
   }
 
+  // More groups than fit a readable row each (a district of many schools): one thin
+  // column each, ranked by value, with no names on the axis (a point's tooltip gives
+  // it; the table holds every number).
+  var RANKED_FROM = 25;
+
+  function ranked(spec) {
+    var order = spec.values.map(function (_, i) { return i; });
+    order.sort(function (a, b) { return spec.values[a] - spec.values[b]; });
+    function pick(list) { return list ? order.map(function (i) { return list[i]; }) : list; }
+    return { groups: pick(spec.groups), values: pick(spec.values), ci: pick(spec.ci),
+             caution: pick(spec.caution), reference: spec.reference };
+  }
+
+  // A point and its 95% CI per group: a row each (names on the axis), or for many
+  // groups one thin column each, ranked, the reference group (the whole district) dark.
   function intervalConfig(spec, axis) {
-    var colours = spec.values.map(function (_, i) {
+    var many = spec.groups.length > RANKED_FROM;
+    if (many) { spec = ranked(spec); }
+    var colours = spec.groups.map(function (label, i) {
+      if (many && label === spec.reference) { return INK; }
       return spec.caution && spec.caution[i] ? WARN : ACCENT;
     });
+    var shown = spec.groups.length - (spec.groups.indexOf(spec.reference) >= 0 ? 1 : 0);
     return {
       data: {
         labels: spec.groups,
         datasets: [
           { type: "line", label: axis.point, data: spec.values, showLine: false,
-            pointRadius: 6, pointStyle: "rectRot", pointBorderColor: colours,
+            pointRadius: many ? colours.map(function (c) { return c === INK ? 5 : 2; }) : 6,
+            pointStyle: many ? "circle" : "rectRot", pointBorderColor: colours,
             pointBackgroundColor: colours, borderColor: ACCENT, backgroundColor: ACCENT,
             order: 1 },
           { type: "bar", label: "95% confidence interval", data: intervals(spec),
-            backgroundColor: "rgba(31,78,156,0.25)", borderColor: colours, borderWidth: 1,
-            barPercentage: 0.3, order: 2 }
+            backgroundColor: "rgba(31,78,156,0.25)", borderColor: colours,
+            borderWidth: many ? 0 : 1, barPercentage: many ? 1 : 0.3,
+            categoryPercentage: many ? 1 : 0.8, order: 2 }
         ]
       },
-      options: {
+      options: many ? {
+        indexAxis: "x",
+        scales: { y: axis.scale, x: { ticks: { display: false }, grid: { display: false },
+                                      title: { display: true, text: shown + " " + axis.ranked } } }
+      } : {
         indexAxis: "y",
         scales: { x: axis.scale, y: { grid: { display: false } } }
       }
@@ -87,7 +112,7 @@
 
   function equityConfig(spec) {
     return intervalConfig(spec, {
-      point: "Gap to the school",
+      point: "Gap to the school", ranked: "groups, from the lowest gap to the highest",
       scale: { title: { display: true, text: "Gap to the school mean" }, grid: {
         color: function (ctx) { return ctx.tick && ctx.tick.value === 0 ? INK : GRID; } } }
     });
@@ -95,7 +120,8 @@
 
   function districtConfig(spec) {
     return intervalConfig(spec, {
-      point: "School mean",
+      point: "School mean", ranked: "schools, from the lowest mean to the highest" +
+        (spec.reference ? " (the dark point: " + spec.reference + ")" : ""),
       scale: { min: spec.lo, max: spec.hi, title: { display: true, text: "Mean" },
                grid: { color: GRID } }
     });
@@ -132,11 +158,15 @@
     var config = BUILDERS[kind](spec);
     config.options.plugins = { legend: { position: "bottom" } };
     var rows = (spec.groups || spec.items || spec.waves || []).length;
-    container.classList.add(kind === "trends" ? "chart-short" : "chart-rows-" + Math.min(rows, 12));
+    var many = (kind === "district" || kind === "equity") && rows > RANKED_FROM;
+    container.classList.add(kind === "trends" ? "chart-short" : many ? "chart-ranked" :
+                            "chart-rows-" + Math.min(rows, 12));
+    if (many) { container.parentNode.classList.add("wide"); }
     var canvas = document.createElement("canvas");
     canvas.setAttribute("role", "img");
     var caption = container.parentNode.querySelector("figcaption");
     canvas.setAttribute("aria-label", "Chart: " + (caption ? caption.textContent : spec.label) +
+                        (many ? ", ranked from the lowest to the highest" : "") +
                         ". The same numbers are in the table.");
     container.appendChild(canvas);
     container.hidden = false;

@@ -7,7 +7,9 @@ import re
 
 import pytest
 
+from analytics.models import Snapshot, SnapshotPart
 from surveys.instruments import load_file
+from surveys.models import School
 from tests.analytics.dashboard_seed import publish_core_waves, publish_district_wave
 from tests.browser.conftest import ARTIFACTS, axe_violations, new_context, screenshot
 from tests.conftest import INSTRUMENTS, build_world, kept
@@ -259,5 +261,50 @@ def test_a_district_wide_wave_district_level_and_a_schools_part(chromium, live_s
         response = page.goto(f"{live_server.url}/waves/{wave.public_id}/dashboard/"
                              f"?school={world['school'].public_id}")
         assert response.status == 404
+    finally:
+        context.close()
+
+
+def copy_parts(wave, count):
+    """`count` more schools in the wave's district, each showing a copy of a published
+    part (under its own school) in the wave's snapshot: a district of many schools
+    without publishing them."""
+    snapshot = Snapshot.objects.filter(wave=wave).order_by("-version").first()
+    parts, copies = list(snapshot.parts.all()), []
+    for i in range(count):
+        model = parts[i % len(parts)]
+        school = School.objects.create(district=wave.series.district, name=f"Copy {i:02d}")
+        copies.append(SnapshotPart(wave=wave, school=school, fingerprint=f"copy{i}",
+                                   data=model.data, published=model.published,
+                                   relations=model.relations, summary=model.summary))
+    snapshot.parts.add(*SnapshotPart.objects.bulk_create(copies))
+
+
+def test_a_district_of_many_schools_ranks_them_in_one_wide_chart(chromium, live_server, world):
+    wave = publish_district_wave(world)
+    copy_parts(wave, 30)
+    context, page = logged_in(chromium, live_server, world["district_admin"])
+    try:
+        page.goto(f"{live_server.url}/districts/{world['district'].public_id}/results/")
+        rows = page.locator("table.district tbody tr")
+        assert rows.count() == 1 + 2 + 30  # the district, Hilltop, Lakeside, the copies
+        drawn = page.evaluate("""() => Array.from(document.querySelectorAll(
+            '[data-chart=district] canvas')).map((canvas) => {
+              const chart = Chart.getChart(canvas);
+              return {axis: chart.config.options.indexAxis, labels: chart.data.labels,
+                      values: chart.data.datasets[0].data,
+                      ranked: canvas.parentNode.classList.contains('chart-ranked'),
+                      wide: canvas.closest('figure').classList.contains('wide'),
+                      label: canvas.getAttribute('aria-label')};
+            })""")
+        assert drawn
+        for chart in drawn:
+            assert chart["axis"] == "x" and chart["ranked"] and chart["wide"]
+            assert chart["values"] == sorted(chart["values"])
+            assert "Whole district" in chart["labels"] and len(chart["labels"]) == 33
+            assert "ranked from the lowest to the highest" in chart["label"]
+        assert csp_violations(page) == []
+        assert axe_violations(page) == []
+        screenshot(page, "dashboard-district-many-schools")
     finally:
         context.close()
