@@ -129,7 +129,8 @@ def equity(groups, school, components):
                          else gap(cell, school_cell))
         rows.append({"group": group, "cells": cells,
                      "hidden": all(c is None for c in cells)})
-    return {"components": components, "school_cells": school_cells, "rows": rows}
+    return {"components": components, "school_cells": school_cells, "rows": rows,
+            "top": "district" if school.get("key") == "district" else "school"}
 
 
 # ---- item distributions ----------------------------------------------------------------
@@ -228,7 +229,7 @@ def chart_data(trend_rows, equity_view, distributions):
 
 def _equity_chart(view, j, comp):
     rows = [r for r in view["rows"] if r["cells"][j]]
-    return {"id": f"equity-{comp['key']}", "label": comp["component"],
+    return {"id": f"equity-{comp['key']}", "label": comp["component"], "top": view["top"],
             "groups": [r["group"]["label"] for r in rows],
             "values": [r["cells"][j]["diff"] for r in rows],
             "ci": [r["cells"][j]["ci"] for r in rows],

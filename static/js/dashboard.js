@@ -111,9 +111,10 @@
   }
 
   function equityConfig(spec) {
+    var top = spec.top || "school";  // or the whole district, on its dashboard
     return intervalConfig(spec, {
-      point: "Gap to the school", ranked: "groups, from the lowest gap to the highest",
-      scale: { title: { display: true, text: "Gap to the school mean" }, grid: {
+      point: "Gap to the " + top, ranked: "groups, from the lowest gap to the highest",
+      scale: { title: { display: true, text: "Gap to the " + top + " mean" }, grid: {
         color: function (ctx) { return ctx.tick && ctx.tick.value === 0 ? INK : GRID; } } }
     });
   }

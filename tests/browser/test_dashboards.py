@@ -86,6 +86,15 @@ def drawn_charts(page):
         .filter((c) => c.width > 0 && c.height > 0 && !c.closest('[hidden]')).length""")
 
 
+def equity_axes(page):
+    """The value axis title of each equity chart drawn."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll(
+        '[data-chart=equity] canvas')).map((canvas) => {
+          const options = Chart.getChart(canvas).options;
+          return options.scales[options.indexAxis === 'y' ? 'x' : 'y'].title.text;
+        })""")
+
+
 def item_bars(page):
     """Per item chart: whether its published numbers have a "rest" (a share not drawn
     on its own), and the datasets Chart.js drew."""
@@ -114,6 +123,7 @@ def test_the_leader_dashboard_draws_charts_beside_tables_and_passes_axe(
             assert page.get_by_role("heading", name=re.compile(re.escape(heading))).count()
         assert page.locator(".components article").count() == 4
         assert drawn_charts(page) >= 4 + 1 + 1  # trends, equity, item distributions
+        assert set(equity_axes(page)) == {"Gap to the school mean"}
         bars = item_bars(page)
         assert bars and all(("Not shown separately" in labels) == rest for rest, labels in bars)
         assert any(rest for rest, _ in bars)  # the fixture school has banded shares
@@ -240,6 +250,7 @@ def test_a_district_wide_wave_district_level_and_a_schools_part(chromium, live_s
         assert page.get_by_role("heading", name="Equity: each group's gap to the whole district")
         assert page.locator("table.breakdown[data-kind='school']").count() == 1
         assert drawn_charts(page) >= 2
+        assert set(equity_axes(page)) == {"Gap to the district mean"}
         assert csp_violations(page) == []
         assert axe_violations(page) == []
         screenshot(page, "dashboard-district-level")
