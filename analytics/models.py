@@ -101,6 +101,13 @@ class PublishRun(PublicIdModel):
         return took if took and took > 0 else None
 
 
+def runs_listed(lookup="publish_runs"):
+    """A prefetch of waves' runs for the pages that list waves with their latest run
+    (`_publish_run.html`), without each run's `expected` (a number per school of a
+    district run): `live` reads it only for a running run of one school's part."""
+    return models.Prefetch(lookup, queryset=PublishRun.objects.defer("expected"))
+
+
 TOP_LEVELS = ("school", "district")
 
 

@@ -254,45 +254,42 @@ def steps(wave):
 def dashboard(wave, gets):
     """p50/p95 in ms of one school's dashboard of the published wave, and its queries:
     as served (the cache warm after the first GET), then with the cache emptied before
-    every GET (the page rendered from the snapshot each time)."""
-    from django.contrib.auth.models import User
-    from django.core.cache import cache
-    from django.test import Client
-
-    from surveys.models import Membership
-
+    every GET (the page rendered from the snapshot each time); then the same of the
+    district page (`district_page`)."""
     school = wave.series.schools().first()
-    user, _ = User.objects.get_or_create(username="bench.leader")
-    Membership.objects.get_or_create(user=user, role=Membership.Role.LEADER, school=school)
-    client = Client()
-    client.force_login(user)
+    user = bench_user("bench.leader", role="leader", school=school)
     url = f"/waves/{wave.public_id}/dashboard/?school={school.public_id}"
-    if client.get(url).status_code != 200:
-        raise BenchError(f"the dashboard answered {client.get(url).status_code}")
-    warm = _timed_gets(client, url, gets, before=None)
-    cold = _timed_gets(client, url, gets, before=cache.clear)
-    return warm + cold + district_page(wave, gets)
+    return page_timings(user, url, gets) + district_page(wave, gets)
 
 
 def district_page(wave, gets):
-    """(p50 ms, p95 ms, queries) of the district admin's page of the schools side by
-    side, as served (its body from the page cache) and then with the cache emptied
-    before each GET (at 500 schools, 500 rows read from the parts' summaries)."""
+    """The same of the district admin's page of the schools side by side (at 500
+    schools, 500 rows read from the parts' summaries)."""
+    district = wave.series.district
+    user = bench_user("bench.district", role="district_admin", district=district)
+    return page_timings(user, f"/districts/{district.public_id}/results/", gets)
+
+
+def bench_user(username, **membership):
     from django.contrib.auth.models import User
-    from django.core.cache import cache
-    from django.test import Client
 
     from surveys.models import Membership
 
-    district = wave.series.district
-    user, _ = User.objects.get_or_create(username="bench.district")
-    Membership.objects.get_or_create(user=user, role=Membership.Role.DISTRICT_ADMIN,
-                                     district=district)
+    user, _ = User.objects.get_or_create(username=username)
+    Membership.objects.get_or_create(user=user, **membership)
+    return user
+
+
+def page_timings(user, url, gets):
+    """(p50 ms, p95 ms, queries) of `gets` GETs of `url` as `user`, the page cache
+    warm, then the same with it emptied before each GET."""
+    from django.core.cache import cache
+    from django.test import Client
+
     client = Client()
     client.force_login(user)
-    url = f"/districts/{district.public_id}/results/"
-    if client.get(url).status_code != 200:
-        raise BenchError(f"the district page answered {client.get(url).status_code}")
+    if (status := client.get(url).status_code) != 200:
+        raise BenchError(f"{url} answered {status}")
     return (_timed_gets(client, url, gets, before=None)
             + _timed_gets(client, url, gets, before=cache.clear))
 

@@ -14,6 +14,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from analytics.models import runs_listed
+
 from . import access, consent, services
 from .forms import DistrictSeriesForm, WaveForm
 from .models import Wave
@@ -64,6 +66,6 @@ def series_detail(request, public_id, series_id):
                         series_id=series.public_id)
     return render(request, "district/series.html", {
         "district": district, "series": series, "form": form,
-        "waves": series.waves.prefetch_related("publish_runs"),
+        "waves": series.waves.prefetch_related(runs_listed()),
         "schools": series.schools(), "participation": _participation(series),
     }, status=400 if form.is_bound else 200)

@@ -8,6 +8,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from analytics.models import runs_listed
+
 from . import access, services
 from .forms import SeriesForm, WaveForm
 from .models import Membership, Series, Session, Wave
@@ -93,7 +95,7 @@ def school_home(request, public_id):
     # District-wide series are listed too (read-only here: the district manages them).
     series = (Series.objects.filter(_covering(school, prefix="")).order_by("district_id", "id")
               .select_related("instrument", "school__district", "district")
-              .prefetch_related("waves__publish_runs"))
+              .prefetch_related("waves", runs_listed("waves__publish_runs")))
     return render(request, "school/home.html", {
         "school": school, "series_list": series, "can_manage": can_manage,
         "series_form": SeriesForm(), "wave_form": WaveForm(),
@@ -166,6 +168,6 @@ def district_home(request, public_id):
     return render(request, "district/home.html", {
         "district": district, "schools": district.schools.order_by("name"),
         "series_list": district.series.select_related("instrument", "district")
-        .prefetch_related("waves__publish_runs"),
+        .prefetch_related("waves", runs_listed("waves__publish_runs")),
         "can_manage": MANAGE_WAVES in access.district_permissions(request.user, district.id),
     })
