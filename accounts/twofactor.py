@@ -9,6 +9,7 @@ from base64 import b32encode
 
 import segno
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -50,7 +51,7 @@ def secret_text(device):
 
 def qr_svg(device):
     return segno.make(device.config_url, error="m").svg_inline(
-        scale=4, title="QR code for your authenticator app")
+        scale=4, title=_("QR code for your authenticator app"))
 
 
 def clean_code(code):

@@ -24,9 +24,11 @@ from django.utils import translation
 SECONDS = 24 * 3600
 ROOT = Path(__file__).resolve().parent
 
-# What renders the body: a deploy that changes any of it changes every key.
+# What renders the body: a deploy that changes any of it changes every key. The
+# compiled translations too: a body is kept per language (`page_key`).
 SOURCES = ["dashboards.py", "district_tables.py", "views.py", "dashboard_cache.py",
-           "practices.py", "practices.yaml", "templatetags/dashboard.py"]
+           "practices.py", "practices.yaml", "templatetags/dashboard.py", "presentation.py",
+           "wording.py"]
 
 
 @cache
@@ -34,7 +36,8 @@ def code_version():
     digest = hashlib.sha256()
     templates = sorted([*(ROOT.parent / "templates" / "analytics").glob("*.html"),
                         *(ROOT.parent / "templates" / "district").glob("_*.html")])
-    for path in [ROOT / name for name in SOURCES] + templates:
+    catalogues = sorted((ROOT.parent / "locale").glob("*/LC_MESSAGES/django.mo"))
+    for path in [ROOT / name for name in SOURCES] + templates + catalogues:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -11,8 +11,10 @@ published), and a mean's position on its scale (for ranking components only).
 import math
 
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from .models import Snapshot
+from .wording import in_language
 
 Z95 = 1.96
 
@@ -136,7 +138,8 @@ def equity(groups, school, components):
 # ---- item distributions ----------------------------------------------------------------
 
 def item_distributions(data, group):
-    """Per component, each item's published option shares for one group. A share shown
+    """Per component, each item's published option shares for one group, its text and
+    answer labels in the reader's language where the instrument has them. A share shown
     only as a band (or hidden) is not drawn: the bar then does not reach 100%."""
     if not group or group.get("suppressed"):
         return []
@@ -146,18 +149,19 @@ def item_distributions(data, group):
         rows = []
         for key in comp["items"]:
             item, published = items[key], (group.get("items") or {}).get(key) or {}
-            options = published.get("options") or {}
+            options, labels = published.get("options") or {}, in_language(item["labels"])
             shares = []
             for pos, value in enumerate(range(item["lo"], item["hi"] + 1)):
                 cell = options.get(str(value))
-                shares.append({"label": item["labels"]["en"][pos],
+                shares.append({"label": labels[pos],
                                "value": cell.get("value") if cell else None,
                                "display": cell.get("display") if cell else None})
             hidden = all(s["display"] is None for s in shares)
-            rows.append({"item": item, "shares": shares, "hidden": hidden,
+            rows.append({"item": item, "text": in_language(item["text"]),
+                         "shares": shares, "hidden": hidden,
                          "favorable": published.get("favorable"),
                          "rest": None if hidden else _rest(shares)})
-        labels = items[comp["items"][0]]["labels"]["en"] if comp["items"] else []
+        labels = in_language(items[comp["items"][0]]["labels"]) if comp["items"] else []
         out.append({"comp": comp, "rows": rows, "labels": labels,
                     "has_rest": any(r["rest"] is not None for r in rows)})
     return out
@@ -219,11 +223,34 @@ def chart_data(trend_rows, equity_view, distributions):
                    if any(r["cells"][j] for r in equity_view["rows"])] if equity_view else [],
         "items": [{"id": f"items-{d['comp']['key']}", "label": d["comp"]["component"],
                    "options": d["labels"],
-                   "items": [_short(r["item"]["text"]["en"]) for r in d["rows"]],
+                   "items": [_short(r["text"]) for r in d["rows"]],
                    "shares": [[r["shares"][j]["value"] if j < len(r["shares"]) else None
                                for r in d["rows"]] for j in range(len(d["labels"]))],
                    "rest": [r["rest"] for r in d["rows"]]}
                   for d in distributions if any(not r["hidden"] for r in d["rows"])],
+    }
+
+
+def chart_strings():
+    """The words static/js/dashboard.js writes on the charts, in the page's language
+    (json_script "dashboard-strings"; the script keeps its English without them)."""
+    return {
+        "mean": _("Mean"),
+        # xgettext:no-python-format
+        "ci95": _("95% confidence interval"),
+        "gap_school": _("Gap to the school"), "gap_district": _("Gap to the district"),
+        "gap_school_mean": _("Gap to the school mean"),
+        "gap_district_mean": _("Gap to the district mean"),
+        "ranked_groups": _("%(count)s groups, from the lowest gap to the highest"),
+        "school_mean": _("School mean"),
+        "ranked_schools": _("%(count)s schools, from the lowest mean to the highest"),
+        "dark_point": _("(the dark point: %(name)s)"),
+        "rest": _("Not shown separately"),
+        # xgettext:no-python-format
+        "answers": _("% of answers"),
+        "aria": _("Chart: %(caption)s. The same numbers are in the table."),
+        "aria_ranked": _("Chart: %(caption)s, ranked from the lowest to the highest. The "
+                         "same numbers are in the table."),
     }
 
 

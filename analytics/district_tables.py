@@ -4,8 +4,16 @@ whole-school result, and each district-wide series' newest wave with its distric
 The rows are read from each snapshot's and part's `summary` (analytics.models), never
 from the whole documents, and the page's body is kept rendered in the cache under a
 key naming the snapshots it shows (`newest`): snapshots never change, so the key
-changes exactly when another snapshot would be shown (docs/dashboards.md).
+changes exactly when another snapshot would be shown (docs/dashboards.md). The body is
+in the active language (its texts are translated here, and the key names the language);
+numbers, school names and wave labels are shown as published.
 """
+
+import re
+
+from django.utils.translation import gettext as _
+
+from surveys.models import Item
 
 from .dashboards import (
     component_cell,
@@ -52,7 +60,8 @@ def comparison(shown):
         data = slim_document(snap)
         inst = data["wave"]["instrument"]
         table = tables.setdefault((inst["key"], inst["version"]), {
-            "instrument": inst, "components": measured_components(data), "rows": [],
+            "instrument": inst, "components": _labelled(measured_components(data)),
+            "rows": [],
             "district": None, "series": None})
         table["rows"].append(_school_row(snap.wave.series.school, snap.wave, data,
                                          table["components"]))
@@ -67,7 +76,7 @@ def _district_wide_tables(shown):
     tables = []
     for snap in sorted(snaps.values(), key=lambda s: s.wave.series.name):
         data = slim_document(snap)
-        components = measured_components(data)
+        components = _labelled(measured_components(data))
         parts = sorted(slim(snap.parts.select_related("school")), key=lambda p: p.school.name)
         top = next((g for g in data["groups"] if g["key"] == "district"), None)
         tables.append({
@@ -75,8 +84,16 @@ def _district_wide_tables(shown):
             "series": snap.wave.series, "wave": snap.wave,
             "rows": [_school_row(p.school, snap.wave, slim_document(p), components,
                                  part=True) for p in parts],
-            "district": _row(top, data, components)})
+            "district": {**_row(top, data, components), "label": _("Whole district")}})
     return tables
+
+
+def _labelled(components):
+    """The published components with their names in the active language (copies: the
+    document's own dicts stay as published)."""
+    names = dict(Item.Component.choices)
+    return [{**c, "label": str(names.get(c["component"], c["component"].capitalize()))}
+            for c in components]
 
 
 def _row(top, data, components):
@@ -98,7 +115,23 @@ def _cell_with_ci(cell):
         return None
     ci = mean_interval(cell)
     return {**cell, "ci": ci, "ci_text": f"{ci[0]:.2f}–{ci[1]:.2f}" if ci else "",
-            "favorable_text": pct(cell.get("favorable"))}
+            "display_text": band_text(cell.get("display")),
+            "favorable_text": band_text(pct(cell.get("favorable")))}
+
+
+BAND = re.compile(r"^(?P<bound>\S+) or (?P<side>more|less)$")
+
+
+def band_text(display):
+    """A published value's text in the active language: a band ("95% or more", "3.70 or
+    less", as analytics.disclosure words it in the document) is reworded around its
+    bound; a plain number is returned as it is."""
+    match = BAND.match(display or "")
+    if not match:
+        return display
+    if match["side"] == "more":
+        return _("%(bound)s or more") % {"bound": match["bound"]}
+    return _("%(bound)s or less") % {"bound": match["bound"]}
 
 
 def chart_data(tables):
@@ -107,15 +140,16 @@ def chart_data(tables):
     schools, ranked by mean)."""
     charts = []
     for t_index, table in enumerate(tables):
-        rows = ([dict(table["district"], label="Whole district")] if table["district"] else [])
+        district = table["district"]
+        rows = [district] if district else []
         rows += [dict(r, label=r["school"].name) for r in table["rows"]]
         for c_index, comp in enumerate(table["components"]):
             shown = [r for r in rows if r["cells"][c_index] is not None]
             if not shown:
                 continue
             charts.append({
-                "id": f"district-{t_index}-{comp['key']}", "label": comp["component"],
-                "lo": comp["lo"], "hi": comp["hi"], "reference": "Whole district",
+                "id": f"district-{t_index}-{comp['key']}", "label": comp["label"],
+                "lo": comp["lo"], "hi": comp["hi"], "reference": _("Whole district"),
                 "groups": [r["label"] for r in shown],
                 "values": [r["cells"][c_index]["value"] for r in shown],
                 "ci": [r["cells"][c_index]["ci"] for r in shown]})

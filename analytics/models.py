@@ -10,9 +10,11 @@ from datetime import timedelta
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from surveys.models import PublicIdModel, School, Wave
 
+from . import wording
 from .fields import DocumentField
 
 # A run neither done nor failed this long after it was asked for is taken as lost (a
@@ -21,14 +23,69 @@ RUN_LOST_AFTER = timedelta(hours=24)
 # A run's progress once its school parts are all written (the wave level follows).
 PARTS_DONE = 85
 
+# A run's step and error are recorded in English (the REST API gives them as recorded);
+# the pages show them in the reader's language (`PublishRun.shown`, and
+# static/js/publishing.js with `page_strings`).
+UNDER_A_MINUTE = gettext_noop("under a minute left")
+MINUTES_LEFT = gettext_noop("about %(minutes)s min left")
+HOURS_LEFT = gettext_noop("about %(hours)s hours left")
+LONGER = gettext_noop("taking longer than last time")
+SCHOOLS_DONE = gettext_noop("schools: %(done)s of %(total)s done")
+STEPS = (gettext_noop("computing"), gettext_noop("suppressing"), gettext_noop("auditing"),
+         gettext_noop("writing"), gettext_noop("district level"),
+         gettext_noop("suppressing the district level"),
+         gettext_noop("auditing the district level"), gettext_noop("failed"),
+         gettext_noop("published"), UNDER_A_MINUTE, LONGER)
+STEP_TEMPLATES = (SCHOOLS_DONE, MINUTES_LEFT, HOURS_LEFT)
+# Why a run failed, as recorded by analytics.publishing.
+LOST = gettext_noop("Taken as lost: it had not ended a day after it was asked for.")
+REFUSED = gettext_noop("The disclosure audit refused this snapshot: %(reason)s")
+STOPPED = gettext_noop("Publishing stopped (%(error)s): %(detail)s")
+
 
 def time_left(seconds):
     """What a leader reads of an estimate: the time left at the pace so far."""
     if seconds < 60:
-        return "under a minute left"
+        return UNDER_A_MINUTE
     if seconds < 90 * 60:
-        return f"about {round(seconds / 60)} min left"
-    return f"about {seconds / 3600:.1f} hours left"
+        return MINUTES_LEFT % {"minutes": round(seconds / 60)}
+    return HOURS_LEFT % {"hours": f"{seconds / 3600:.1f}"}
+
+
+def shown_step(step):
+    """A recorded step ("schools: 3 of 16 done, about 4 min left") in the active language."""
+    parts = [gettext(part) if part in STEPS else wording.reword(part, STEP_TEMPLATES)
+             for part in (step or "").split(", ")]
+    return ", ".join(parts) if step else step
+
+
+def shown_error(error):
+    """Why a run failed, as recorded, in the active language: a refusal from
+    analytics.publishing or surveys.lifecycle; other text (an exception's) as recorded."""
+    if not error or wording.english():
+        return error
+    translated = gettext(error)  # a refusal recorded whole, as its English msgid
+    return translated if translated != error else wording.reword(error, (REFUSED, STOPPED))
+
+
+LINE = gettext_noop("Publishing: %(status)s %(progress)s%%")
+WITH_STEP = gettext_noop("%(line)s (%(step)s)")
+FAILED_LINE = gettext_noop("Publishing failed: %(error)s")
+
+
+def statuses():
+    return {"queued": gettext("queued"), "running": gettext("running"),
+            "failed": gettext("failed"), "done": gettext("done")}
+
+
+def page_strings():
+    """What static/js/publishing.js needs to show a run read from the API (recorded in
+    English) in the page's language, as `PublishRun.shown` does."""
+    return {"failed": gettext(FAILED_LINE), "line": gettext(LINE),
+            "with_step": gettext(WITH_STEP), "statuses": statuses(),
+            "steps": {step: gettext(step) for step in STEPS},
+            "templates": [[t, gettext(t)] for t in STEP_TEMPLATES],
+            "errors": [[e, gettext(e)] for e in (LOST, REFUSED, STOPPED)]}
 
 
 class PublishRun(PublicIdModel):
@@ -87,10 +144,24 @@ class PublishRun(PublicIdModel):
             return {"progress": self.progress, "step": self.step}
         elapsed = (timezone.now() - self.started_at).total_seconds()
         left = took - elapsed
-        when = time_left(left) if left > 0 else "taking longer than last time"
+        when = time_left(left) if left > 0 else LONGER
         reckoned = 5 + int((PARTS_DONE - 5) * min(elapsed / took, 0.95))
         return {"progress": max(self.progress, reckoned),
                 "step": f"{self.step}, {when}" if self.step else when}
+
+    @property
+    def shown(self):
+        """{"progress", "text"}: the run's line as the pages show it, in the reader's
+        language ("Publishing: running 40% (suppressing)")."""
+        if self.status == self.Status.FAILED:
+            return {"progress": self.progress,
+                    "text": gettext(FAILED_LINE) % {"error": shown_error(self.error)}}
+        live = self.live
+        line = gettext(LINE) % {"status": statuses().get(self.status, self.status),
+                                "progress": live["progress"]}
+        if live["step"]:
+            line = gettext(WITH_STEP) % {"line": line, "step": shown_step(live["step"])}
+        return {"progress": live["progress"], "text": line}
 
     def _one_part_seconds(self):
         """The seconds this run's one part is expected to take, while it computes."""

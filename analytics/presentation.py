@@ -7,8 +7,9 @@ import math
 
 import numpy as np
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 
-from . import aggregation, reliability
+from . import aggregation, reliability, wording
 from .change import GroupSummary, mean_difference, season_caution
 from .scoring import COMPONENTS
 
@@ -23,21 +24,112 @@ def group_kind(key):
     return key.split(":", 1)[0]
 
 
+# A group's label, stored in English in every published document (which never changes)
+# and recomposed from the group's key in the reader's language (`localized_label`).
+WHOLE_DISTRICT = gettext_noop("Whole district")
+WHOLE_SCHOOL = gettext_noop("Whole school")
+CLASS = gettext_noop("Class")
+LABELS = {"class": gettext_noop("Class %(name)s"), "year": gettext_noop("Year %(year)s"),
+          "year_gender": gettext_noop("Year %(year)s, %(gender)s"),
+          "gender": gettext_noop("Gender: %(value)s"),
+          "home_language": gettext_noop("Other language at home: %(value)s")}
+# A demographic band's values as a label says them (the English is the value's own).
+VALUES = {"gender": {"girl": pgettext_lazy("gender in a group label", "girl"),
+                     "boy": pgettext_lazy("gender in a group label", "boy"),
+                     "another": pgettext_lazy("gender in a group label", "another"),
+                     "prefer_not": pgettext_lazy("gender in a group label", "prefer not")},
+          "home_language": {
+              "yes": pgettext_lazy("other language at home in a group label", "yes"),
+              "no": pgettext_lazy("other language at home in a group label", "no"),
+              "prefer_not": pgettext_lazy("other language at home in a group label",
+                                          "prefer not")}}
+
+
 def group_label(key, classes_by_public_id):
+    """The English label a document stores (never translated: a publication written
+    from a Spanish page's request reads as any other)."""
     kind = group_kind(key)
     if key == "district":
-        return "Whole district"
+        return WHOLE_DISTRICT
     if kind == "school":
-        return "Whole school"
+        return WHOLE_SCHOOL
     if kind == "class":
         cg = classes_by_public_id.get(key.split(":", 1)[1])
-        return f"Class {cg.name}" if cg else "Class"
+        return LABELS["class"] % {"name": cg.name} if cg else CLASS
+    return _compose(key, kind, lambda band, value: value.replace("_", " "), str)
+
+
+def _compose(key, kind, value_words, translate):
+    """A year, demographic or year-and-gender label from its key, with `value_words`
+    (band, value) for a band's value and `translate` for the template."""
     if kind == "year_gender":
         year, gender = key.split("|")
-        return f"Year {year.split(':')[1]}, {gender.split(':')[1].replace('_', ' ')}"
-    value = key.split(":", 1)[1].replace("_", " ")
-    return {"year": f"Year {value}", "gender": f"Gender: {value}",
-            "home_language": f"Other language at home: {value}"}.get(kind, key)
+        return translate(LABELS["year_gender"]) % {
+            "year": year.split(":")[1], "gender": value_words("gender", gender.split(":")[1])}
+    if kind not in LABELS:
+        return key
+    value = key.split(":", 1)[1]
+    if kind == "year":
+        return translate(LABELS["year"]) % {"year": value}
+    return translate(LABELS[kind]) % {"value": value_words(kind, value)}
+
+
+def localized_label(key, stored_label):
+    """A group's label in the active language, recomposed from its key (a class's name
+    from the stored label, after "Class "); in English, or for a group of no known kind
+    (a school's name at a district level), the stored label unchanged."""
+    kind = group_kind(key)
+    if wording.english() or (kind == "school" and key != "school"):
+        return stored_label
+    whole = {"district": WHOLE_DISTRICT, "school": WHOLE_SCHOOL}.get(key)
+    if whole is not None:
+        return gettext(whole)
+    if kind == "class":
+        prefix = LABELS["class"] % {"name": ""}
+        if not stored_label.startswith(prefix):
+            return gettext(CLASS) if stored_label == CLASS else stored_label
+        return gettext(LABELS["class"]) % {"name": stored_label[len(prefix):]}
+    return _compose(key, kind, _value_words, gettext)
+
+
+def _value_words(band, value):
+    return str(VALUES.get(band, {}).get(value, value.replace("_", " ")))
+
+
+# Other English texts a document stores that the pages show, as analytics.disclosure
+# and analytics.change write them (tests/analytics/test_dashboard_spanish.py checks
+# that they still do).
+STORED_TEXTS = (
+    gettext_noop("fewer than %(k)s respondents, or hidden so that a smaller group cannot "
+                 "be worked out"),
+    gettext_noop("fewer than %(k)s answers, or hidden so that a smaller group cannot be "
+                 "worked out"),
+    gettext_noop("fewer than %(k)s responses"),
+    gettext_noop("The season of one of these waves is not recorded, so seasonal "
+                 "differences cannot be ruled out when comparing them."),
+    gettext_noop("These waves come from different seasons (%(first)s and %(second)s). "
+                 "Students' ratings of school climate tend to be more favorable in autumn "
+                 "than in spring (Huang et al., 2023), so part of this change may be "
+                 "seasonal. Compare waves from the same season where possible."),
+)
+SEASON_WORDS = {"autumn": pgettext_lazy("season in a sentence", "autumn"),
+           "winter": pgettext_lazy("season in a sentence", "winter"),
+           "spring": pgettext_lazy("season in a sentence", "spring"),
+           "summer": pgettext_lazy("season in a sentence", "summer")}
+
+
+def localized_text(text):
+    """A stored reason or caution (STORED_TEXTS) in the active language."""
+    return wording.reword(text, STORED_TEXTS, {"first": SEASON_WORDS, "second": SEASON_WORDS})
+
+
+def shown_group(group):
+    """A document's group as the pages show it: its label and a hidden group's reason
+    in the reader's language (the document itself is not changed)."""
+    out = {**group, "label": localized_label(group["key"], group["label"])}
+    if group.get("reason"):
+        out["reason"] = localized_text(group["reason"])
+    return out
 
 
 def component_entries(spec):
@@ -120,7 +212,7 @@ def pooled_spreads(spreads, published, basis):
 def group_entry(key, pub, spreads, components, items, classes, k):
     entry = {"key": key, "kind": group_kind(key), "label": group_label(key, classes)}
     if pub["suppressed"]:
-        entry.update(suppressed=True, reason=pub.get("reason") or f"fewer than {k} responses")
+        entry.update(suppressed=True, reason=pub.get("reason") or STORED_TEXTS[2] % {"k": k})
         return entry
     values = pub["measures"]
     entry.update(suppressed=False, n=pub["n"], caution=pub["n"] < 2 * k, components={},

@@ -21,17 +21,33 @@ from collections import defaultdict
 
 from django.db import transaction
 from django.db.models import Count
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from surveys.lifecycle import check_publishable
 from surveys.models import Response, School, Wave
 from surveys.services import ServiceError, audit
 
 from . import snapshot as build
-from .models import PARTS_DONE, PublishRun, Snapshot, SnapshotPart, time_left
+from .models import (
+    LOST,
+    PARTS_DONE,
+    REFUSED,
+    SCHOOLS_DONE,
+    STOPPED,
+    PublishRun,
+    Snapshot,
+    SnapshotPart,
+    time_left,
+)
 from .snapshot import DisclosureAuditFailed
 
 WAVE_RELATED = ("series__school__district", "series__district", "series__instrument")
+# A refusal recorded as a run's error, in English: PublishRun.shown translates it.
+REOPENED = gettext_noop("The wave was reopened while it was being published, so these "
+                        "results could miss answers. Nothing was published: publish it "
+                        "again once it is closed.")
 
 
 def request_publish(wave, *, by):
@@ -41,8 +57,8 @@ def request_publish(wave, *, by):
         wave = (Wave.objects.select_for_update(of=("self",)).select_related(*WAVE_RELATED)
                 .get(pk=wave.pk))
         if wave.status not in (Wave.Status.CLOSED, Wave.Status.PUBLISHED):
-            raise ServiceError("Close the wave before publishing: no results during "
-                               "fieldwork.")
+            raise ServiceError(_("Close the wave before publishing: no results during "
+                                 "fieldwork."))
         _check_not_running(wave)
         check_publishable(wave)  # raw data deleted (retention, erasure): surveys/lifecycle
         run = PublishRun.objects.create(wave=wave, requested_by=by,
@@ -62,11 +78,12 @@ def _check_not_running(wave):
         status__in=[PublishRun.Status.QUEUED, PublishRun.Status.RUNNING]))
     PublishRun.objects.filter(pk__in=[r.pk for r in unfinished if not r.active]).update(
         status=PublishRun.Status.FAILED, step="failed", finished_at=timezone.now(),
-        error="Taken as lost: it had not ended a day after it was asked for.")
+        error=LOST)  # recorded in English: PublishRun.shown translates it
     active = next((r for r in unfinished if r.active), None)
     if active is not None:
-        raise ServiceError(f"This wave is already being published ({active.progress}% "
-                           "done); the results appear when that finishes.")
+        raise ServiceError(_("This wave is already being published (%(progress)s%% done); "
+                             "the results appear when that finishes.")
+                           % {"progress": active.progress})
 
 
 def _progress(run, status=None, progress=None, step=None, error=None):
@@ -122,7 +139,7 @@ def class_sizes(wave):
     rows = (Response.objects.filter(wave=wave, school__district_id=wave.series.district_id)
             .values_list("school_id", "class_group_id").annotate(n=Count("id")))
     sizes = defaultdict(list)
-    for school, _, n in rows:
+    for school, _class, n in rows:
         sizes[school].append(n)
     return sizes
 
@@ -197,9 +214,10 @@ def _step_recorder(run):
 
 
 def _failure_message(err):
+    """Recorded in English, whoever's request ran the task: PublishRun.shown translates."""
     if isinstance(err, DisclosureAuditFailed):
-        return f"The disclosure audit refused this snapshot: {err}"
-    return f"Publishing stopped ({type(err).__name__}): {err}"
+        return REFUSED % {"reason": err}
+    return STOPPED % {"error": type(err).__name__, "detail": err}
 
 
 def _part(wave, school, progress=None):
@@ -249,7 +267,7 @@ def share_done(expected, done_ids, total):
 def _parts_step(done, total, share, started_at):
     if total == 1 and not done:
         return "computing"  # a school series: its part's own steps follow
-    step = f"schools: {done} of {total} done"
+    step = SCHOOLS_DONE % {"done": done, "total": total}
     if started_at is None or not 0 < share < 1:
         return step
     elapsed = (timezone.now() - started_at).total_seconds()
@@ -268,7 +286,8 @@ def finish(wave_id, run_id=None, parts=None):
         _fail(wave, run, _failure_message(err))
         raise
     try:
-        return _store(wave, run, data, report, parts)
+        with translation.override("en"):  # a refusal is recorded in English (`_fail`)
+            return _store(wave, run, data, report, parts)
     except ServiceError as err:  # refused by surveys.lifecycle.check_publishable
         _fail(wave, run, str(err))
         raise
@@ -337,9 +356,7 @@ def _check_not_reopened(wave, run):
     stays open."""
     asked = run.wave_opened_at if run is not None else None
     if wave.status == Wave.Status.OPEN or (asked is not None and wave.opened_at != asked):
-        raise ServiceError("The wave was reopened while it was being published, so these "
-                           "results could miss answers. Nothing was published: publish "
-                           "it again once it is closed.")
+        raise ServiceError(REOPENED)  # recorded in English (`_fail`); shown translated
 
 
 def latest_snapshot(wave):

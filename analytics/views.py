@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
 
 from surveys import access
 from surveys.models import Wave
@@ -18,16 +19,22 @@ from surveys.permissions import VIEW_CLASS_RESULTS, VIEW_DISTRICT, VIEW_RESULTS
 
 from . import dashboard_cache, dashboards, district_tables, practices
 from .models import Snapshot, SnapshotPart
+from .presentation import localized_text, shown_group
+from .wording import in_language
 
-FAVORABLE_DEFINITION = (
+FAVORABLE_DEFINITION = gettext_lazy(
+    # xgettext:no-python-format
     "% favorable is the share of valid answers in an item's favorable categories (Agree or "
     "Strongly agree, or for negatively worded items Disagree or Strongly disagree). A "
     "component's % favorable is the mean of its items' values."
 )
 
-BREAKDOWNS = [("school", "By school"), ("class", "By class"), ("year", "By year level"),
-              ("gender", "By gender"), ("home_language", "By language at home"),
-              ("year_gender", "By year level and gender")]
+BREAKDOWNS = [("school", gettext_lazy("By school")), ("class", gettext_lazy("By class")),
+              ("year", gettext_lazy("By year level")), ("gender", gettext_lazy("By gender")),
+              ("home_language", gettext_lazy("By language at home")),
+              ("year_gender", gettext_lazy("By year level and gender"))]
+# A demographic band whose breakdowns were not published, as the page names it.
+BANDS = {"gender": gettext_lazy("gender"), "home_language": gettext_lazy("language at home")}
 
 
 def viewer_scope(user, wave, school=None):
@@ -153,7 +160,9 @@ def top_group(groups):
 
 
 def dashboard_context(wave, snapshot, data, part_school, scope, wanted, trend_ids):
-    groups = scoped_groups(data["groups"], scope)
+    """What the dashboard's body shows, in the reader's language: labels, reasons and
+    cautions stored in English in the document are reworded (`shown_group`)."""
+    groups = [shown_group(g) for g in scoped_groups(data["groups"], scope)]
     school = top_group(groups)
     others = [g for g in groups if g is not school]
     components = dashboards.measured_components(data)
@@ -162,6 +171,7 @@ def dashboard_context(wave, snapshot, data, part_school, scope, wanted, trend_id
     equity_view = dashboards.equity(others, school, components) if school else None
     focus = focus_group(wanted, groups)
     distributions = dashboards.item_distributions(data, focus)
+    change = (data.get("change") or {}) if school else {}
     return {
         "wave": wave, "snapshot": snapshot, "data": data, "k": data["k"],
         "part_school": part_school, "level": data.get("level", "school"),
@@ -175,12 +185,15 @@ def dashboard_context(wave, snapshot, data, part_school, scope, wanted, trend_id
         "participation": dashboards.participation(data) if school else None,
         "suggestion": suggestion(school, components) if school else None,
         "favorable_definition": FAVORABLE_DEFINITION,
-        "change": (data.get("change") or {}) if school else {},
+        "change": {**change, "caution": localized_text(change.get("caution"))},
         "own_classes": [] if school else own_classes(groups, components, data.get("change")),
         "change_from": (data.get("change") or {}).get("from"),
-        "change_caution": (data.get("change") or {}).get("caution"),
+        "change_caution": localized_text((data.get("change") or {}).get("caution")),
         "reliability": (data.get("reliability") or {}) if school else {},
+        "dropped": ", ".join(str(BANDS.get(b, b)) for b in data.get("dropped_breakdowns") or []),
+        "instrument_title": in_language(data["wave"]["instrument"]["title"]),
         "charts": dashboards.chart_data(trend_rows, equity_view, distributions),
+        "chart_strings": dashboards.chart_strings(),
     }
 
 
@@ -231,7 +244,8 @@ def district_dashboard(request, public_id):
         body = render_to_string("district/_comparison.html", {
             "k": district.min_cell_size, "tables": tables,
             "not_yet": [name for sid, name in schools if sid not in listed],
-            "charts": {"district": district_tables.chart_data(tables)}})
+            "charts": {"district": district_tables.chart_data(tables)},
+            "chart_strings": dashboards.chart_strings()})
         dashboard_cache.store(key, body)
     return render(request, "district/dashboard.html", {
         "district": district, "k": district.min_cell_size, "body": mark_safe(body)})

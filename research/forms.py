@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from surveys import access
 from surveys.models import Membership, Wave
@@ -29,20 +30,26 @@ def published_waves_of(schools):
 
 
 class AgreementForm(forms.Form):
-    researcher = forms.ModelChoiceField(queryset=get_user_model().objects.none())
-    schools = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
-    waves = WaveChoice(queryset=None, widget=forms.CheckboxSelectMultiple,
-                       help_text="Published waves only.")
-    purpose = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
-    starts_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    expires_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    k = forms.IntegerField(label="Minimum group size (k)", min_value=settings.BELONGING_MIN_K,
+    # Labels spelt out (as Django would derive them) so that they are translated.
+    researcher = forms.ModelChoiceField(label=_("Researcher"),
+                                        queryset=get_user_model().objects.none())
+    schools = forms.ModelMultipleChoiceField(label=_("Schools"), queryset=None,
+                                             widget=forms.CheckboxSelectMultiple)
+    waves = WaveChoice(label=_("Waves"), queryset=None, widget=forms.CheckboxSelectMultiple,
+                       help_text=_("Published waves only."))
+    purpose = forms.CharField(label=_("Purpose"), widget=forms.Textarea(attrs={"rows": 3}),
+                              max_length=4000)
+    starts_on = forms.DateField(label=_("Starts on"),
+                                widget=forms.DateInput(attrs={"type": "date"}))
+    expires_on = forms.DateField(label=_("Expires on"),
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+    k = forms.IntegerField(label=_("Minimum group size (k)"), min_value=settings.BELONGING_MIN_K,
                            max_value=settings.BELONGING_MAX_K,
                            initial=settings.BELONGING_DEFAULT_K)
     include_pseudonyms = forms.BooleanField(
-        required=False, label="Include pseudonyms (linked series only)",
-        help_text="Re-keyed for this agreement: they link a student's waves within this "
-                  "export and nothing else.")
+        required=False, label=_("Include pseudonyms (linked series only)"),
+        help_text=_("Re-keyed for this agreement: they link a student's waves within this "
+                    "export and nothing else."))
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -61,4 +68,5 @@ class ExportForm(forms.Form):
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. 'laptop R'.")
+    name = forms.CharField(max_length=100,
+                           help_text=_("What the token is for, e.g. 'laptop R'."))

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from kombu.exceptions import OperationalError
 
 from surveys import access
@@ -181,15 +182,16 @@ def open_download(user, public_id):
     ran stops it (403), and so does the end of the download window (410)."""
     job = researcher_job(user, public_id)
     agreement = job.agreement
-    reason = agreement.inactive_reason()
-    if reason:
-        refuse(user, agreement.public_id, reason, job=job.public_id)
+    inactive = agreement.inactive_message()
+    if inactive:
+        refuse(user, agreement.public_id, inactive[0], params=inactive[1], job=job.public_id)
     if job.status != ExportJob.Status.DONE:
         return job, None
     path = export_dir() / job.file_path if job.file_path else None
     if job.link_expired() or path is None or not path.is_file():
-        refuse(user, agreement.public_id, "This download link has expired (links last 24 "
-               "hours); request the export again.", status=410, job=job.public_id)
+        refuse(user, agreement.public_id, gettext_noop(
+            "This download link has expired (links last 24 hours); request the export "
+            "again."), status=410, job=job.public_id)
     audit(user, "export.downloaded", target=agreement.public_id, job=job.public_id,
           file=job.file_name)
     return job, path

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from analytics.exporters.scope import ExportScope
 from surveys.models import District, PublicIdModel, School, Series, Wave
@@ -58,16 +60,30 @@ class Agreement(PublicIdModel):
     def __str__(self):
         return f"agreement {self.public_id} ({self.researcher})"
 
-    def inactive_reason(self, today=None):
-        """Why no export may be requested or downloaded now, or "" while active."""
+    def inactive_message(self, today=None):
+        """Why no export may be requested or downloaded now, as (English message with
+        %(day)s, its parameters), or None while active."""
         today = today or timezone.localdate()
         if self.revoked_at is not None:
-            return f"This agreement was revoked on {timezone.localdate(self.revoked_at)}."
+            return (gettext_noop("This agreement was revoked on %(day)s."),
+                    {"day": str(timezone.localdate(self.revoked_at))})
         if today > self.expires_on:
-            return f"This agreement expired on {self.expires_on}."
+            return gettext_noop("This agreement expired on %(day)s."), {"day": str(self.expires_on)}
         if today < self.starts_on:
-            return f"This agreement starts on {self.starts_on}."
-        return ""
+            return gettext_noop("This agreement starts on %(day)s."), {"day": str(self.starts_on)}
+        return None
+
+    def inactive_reason(self, today=None):
+        """The reason in English (the API, the audit log and a failed job's error), or ""
+        while active."""
+        found = self.inactive_message(today)
+        return found[0] % found[1] if found else ""
+
+    @property
+    def inactive_reason_text(self):
+        """The reason in the active language, for the pages."""
+        found = self.inactive_message()
+        return gettext(found[0]) % found[1] if found else ""
 
     @property
     def is_active(self):
@@ -94,14 +110,14 @@ class ExportJob(PublicIdModel):
         PARQUET = "parquet", "Parquet"
         SAV = "sav", "SPSS (.sav)"
         DTA = "dta", "Stata (.dta)"
-        CODEBOOK = "codebook", "Codebook"
-        SUMMARY = "summary", "Wave summary"
+        CODEBOOK = "codebook", _("Codebook")
+        SUMMARY = "summary", _("Wave summary")
 
     class Status(models.TextChoices):
-        CREATED = "created", "Waiting to start"
-        RUNNING = "running", "Running"
-        DONE = "done", "Ready"
-        FAILED = "failed", "Failed"
+        CREATED = "created", _("Waiting to start")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
 
     agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="jobs")
     requested_by = models.ForeignKey(

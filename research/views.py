@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from surveys import access
@@ -48,8 +49,8 @@ def agreements(request):
     except ServiceError as err:
         form.add_error(None, str(err))
         return _agreements_page(request, form, status=400)
-    messages.success(request, f"Agreement {agreement.public_id} created for "
-                              f"{agreement.researcher.username}.")
+    messages.success(request, _("Agreement %(id)s created for %(user)s.") % {
+        "id": agreement.public_id, "user": agreement.researcher.username})
     return redirect("research-agreements")
 
 
@@ -59,8 +60,8 @@ def revoke(request, public_id):
     agreement = access.get_agreement_for_manager(request.user, public_id)
     try:
         services.revoke_agreement(agreement, by=request.user)
-        messages.success(request, "Agreement revoked: its downloads stopped and its files "
-                                  "were deleted.")
+        messages.success(request, _("Agreement revoked: its downloads stopped and its files "
+                                    "were deleted."))
     except ServiceError as err:
         messages.error(request, str(err))
     return redirect("research-agreements")
@@ -96,14 +97,14 @@ def request_export(request, public_id):
     agreement = services.researcher_agreement(request.user, public_id)
     form = ExportForm(request.POST)
     if not form.is_valid():
-        return _exports_page(request, status=400, error="Choose one of the formats offered.")
+        return _exports_page(request, status=400, error=_("Choose one of the formats offered."))
     try:
         job = services.request_export(agreement, by=request.user,
                                       fmt=form.cleaned_data["format"])
     except services.ExportDenied as err:
-        return _exports_page(request, status=err.status, error=str(err))
-    messages.success(request, f"Export {job.public_id} requested; this page shows its "
-                              "progress.")
+        return _exports_page(request, status=err.status, error=err.text)
+    messages.success(request, _("Export %(id)s requested; this page shows its progress.")
+                     % {"id": job.public_id})
     return redirect("research-exports")
 
 
@@ -113,11 +114,12 @@ def download(request, public_id):
     try:
         job, path = jobs.open_download(request.user, public_id)
     except services.ExportDenied as err:
-        return _exports_page(request, status=err.status, error=str(err))
+        return _exports_page(request, status=err.status, error=err.text)
     if path is None:
         if job.status == ExportJob.Status.FAILED:
-            return _exports_page(request, status=410, error=f"This export failed: {job.error}")
-        return _exports_page(request, status=409, error="This export is not ready yet.")
+            return _exports_page(request, status=410,
+                                 error=_("This export failed: %(error)s") % {"error": job.error})
+        return _exports_page(request, status=409, error=_("This export is not ready yet."))
     return FileResponse(path.open("rb"), as_attachment=True, filename=job.file_name,
                         content_type=job.media_type or "application/octet-stream")
 
@@ -128,7 +130,7 @@ def create_token(request):
     _require(request.user, EXPORT)
     form = TokenForm(request.POST)
     if not form.is_valid():
-        return _exports_page(request, status=400, error="Give the token a name.")
+        return _exports_page(request, status=400, error=_("Give the token a name."))
     token, raw = ApiToken.issue(request.user, form.cleaned_data["name"])
     audit(request.user, "research_token.created", target=token.public_id, name=token.name)
     # Shown once, in this response only (not cached); only its hash is stored.
@@ -146,5 +148,5 @@ def revoke_token(request, public_id):
     if not updated:
         raise Http404("No such token.")
     audit(request.user, "research_token.revoked", target=public_id)
-    messages.success(request, "Token revoked.")
+    messages.success(request, _("Token revoked."))
     return redirect("research-exports")

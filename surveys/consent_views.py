@@ -11,6 +11,8 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from . import access, consent
@@ -28,15 +30,15 @@ class CountForm(forms.Form):
 
 
 def _words(series):
+    """The page's heading and its record button, for what this series records."""
     if consent.kind_for(series) == OptOut.Kind.CONSENT:
-        return {"recorded": "with consent", "missing": "without consent",
-                "title": "Students with parental consent"}
-    return {"recorded": "opted out", "missing": "opted out",
-            "title": "Students whose parents opted out"}
+        return {"title": _("Students with parental consent"),
+                "record": _("Record as with consent")}
+    return {"title": _("Students whose parents opted out"), "record": _("Record as opted out")}
 
 
 def _rate_text(rate):
-    return "not known" if rate is None else f"{round(rate * 100)}%"
+    return _("not known") if rate is None else f"{round(rate * 100)}%"
 
 
 def _participation_rows(series, classes):
@@ -99,8 +101,8 @@ def _apply(request, series, class_group):
     linked = series.mode == Series.Mode.LINKED
     form = NumberForm(request.POST) if linked else CountForm(request.POST)
     if operation is None or not form.is_valid():
-        messages.error(request, "Type a student number." if linked
-                       else "Type a number of students (1 or more).")
+        messages.error(request, _("Type a student number.") if linked
+                       else _("Type a number of students (1 or more)."))
         return
     value = ({"student_number": form.cleaned_data["student_number"]} if linked
              else {"count": form.cleaned_data["count"]})
@@ -115,8 +117,9 @@ def _apply(request, series, class_group):
 def _outcome(action, linked, changed):
     if action == "record":
         if linked and not changed:
-            return "That student was already recorded for this class."
-        return f"Recorded {changed} student{'s' if changed != 1 else ''}."
+            return _("That student was already recorded for this class.")
+        return ngettext("Recorded %(n)s student.", "Recorded %(n)s students.",
+                        changed) % {"n": changed}
     if linked and not changed:
-        return "No record for that student number in this class."
-    return f"Removed {changed} record{'s' if changed != 1 else ''}."
+        return _("No record for that student number in this class.")
+    return ngettext("Removed %(n)s record.", "Removed %(n)s records.", changed) % {"n": changed}

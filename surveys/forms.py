@@ -7,16 +7,19 @@ from .models import Instrument, Series, Wave
 
 
 class SeriesForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    instrument = forms.ModelChoiceField(queryset=Instrument.objects.filter(enabled=True))
-    mode = forms.ChoiceField(choices=Series.Mode.choices)
-    consent_mode = forms.ChoiceField(choices=Series.Consent.choices)
+    # Labels spelt out (as Django would derive them) so that they are translated.
+    name = forms.CharField(label=_("Name"), max_length=200)
+    instrument = forms.ModelChoiceField(label=_("Instrument"),
+                                        queryset=Instrument.objects.filter(enabled=True))
+    mode = forms.ChoiceField(label=_("Mode"), choices=Series.Mode.choices)
+    consent_mode = forms.ChoiceField(label=_("Consent mode"), choices=Series.Consent.choices)
     min_cell_size = forms.IntegerField(
         label=_("Minimum group size (k)"),
         min_value=settings.BELONGING_MIN_K, max_value=settings.BELONGING_MAX_K,
         initial=settings.BELONGING_DEFAULT_K,
     )
     demographics = forms.MultipleChoiceField(
+        label=_("Demographics"),
         choices=[(key, band["label"]) for key, band in DEMOGRAPHIC_BANDS.items()],
         required=False, widget=forms.CheckboxSelectMultiple,
         help_text=_("Ask only what you will report on. Every question offers 'prefer not to say'."),
@@ -78,9 +81,10 @@ class DistrictSeriesForm(SeriesForm):
 
 
 class WaveForm(forms.Form):
-    label = forms.CharField(max_length=100)
-    season = forms.ChoiceField(choices=Wave.Season.choices)
-    starts_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    label = forms.CharField(label=_("Label"), max_length=100)
+    season = forms.ChoiceField(label=_("Season"), choices=Wave.Season.choices)
+    starts_on = forms.DateField(label=_("Starts on"),
+                                widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class JoinForm(forms.Form):

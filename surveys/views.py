@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from analytics.models import runs_listed
@@ -68,7 +69,7 @@ def session_detail(request, public_id, projector=False):
         "session": session,
         "join_url": join_url,
         "join_address": request.build_absolute_uri(reverse("student-join")),
-        "qr_svg": qr.svg_inline(scale=8 if projector else 5, title="QR code to join"),
+        "qr_svg": qr.svg_inline(scale=8 if projector else 5, title=_("QR code to join")),
         "count": session.responses.count(),
     })
 
@@ -78,7 +79,7 @@ def session_detail(request, public_id, projector=False):
 def close_session(request, public_id):
     session = access.get_session_for_user(request.user, public_id, RUN_SESSIONS)
     services.close_session(session, by=request.user)
-    messages.success(request, "Session closed.")
+    messages.success(request, _("Session closed."))
     return redirect("session-detail", public_id=session.public_id)
 
 
@@ -111,7 +112,7 @@ def create_series(request, public_id):
     if form.is_valid():
         try:
             services.create_series(school, by=request.user, **form.series_options())
-            messages.success(request, "Series created.")
+            messages.success(request, _("Series created."))
         except services.ServiceError as err:
             messages.error(request, str(err))
     else:
@@ -126,7 +127,7 @@ def create_wave(request, public_id):
     form = WaveForm(request.POST)
     if form.is_valid():
         services.create_wave(series, by=request.user, **form.cleaned_data)
-        messages.success(request, "Wave created.")
+        messages.success(request, _("Wave created."))
     else:
         messages.error(request, form.errors.as_text())
     if series.district_wide:
@@ -146,11 +147,11 @@ def wave_action(request, public_id, action):
             from analytics.publishing import request_publish
 
             request_publish(wave, by=request.user)
-            messages.success(request, "Publishing has started.")
+            messages.success(request, _("Publishing has started."))
         elif action in WAVE_ACTIONS:
             WAVE_ACTIONS[action](wave, by=request.user)
         else:
-            messages.error(request, "Unknown action.")
+            messages.error(request, _("Unknown action."))
     except services.ServiceError as err:
         messages.error(request, str(err))
     if wave.series.district_wide and request.POST.get("back") == "series":

@@ -1,6 +1,18 @@
+import json
+
 from django import template
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
+
+from analytics import wording
+from analytics.models import page_strings
 
 register = template.Library()
+
+# A banded value as analytics.disclosure publishes it ("95% or more", "1.15 or less").
+BANDS = (gettext_noop("%(bound)s or more"), gettext_noop("%(bound)s or less"))
+COMPONENTS = {"perceptions": _("Perceptions"), "competencies": _("Competencies"),
+              "motivations": _("Motivations"), "opportunities": _("Opportunities")}
 
 
 @register.filter
@@ -11,12 +23,18 @@ def get(mapping, key):
 
 
 @register.filter
+def banded(display):
+    """A published value's text in the reader's language: a band's words translated."""
+    return wording.reword(display, BANDS) if isinstance(display, str) else display
+
+
+@register.filter
 def pct(value):
     """A published percentage: a number, or an already banded string such as '>=95%'."""
     if value is None:
         return "–"
     if isinstance(value, str):
-        return value
+        return banded(value)
     return f"{value}%"
 
 
@@ -41,6 +59,32 @@ def at(sequence, index):
 
 
 @register.filter
+def component_name(component):
+    """A component ('perceptions') as a heading names it, in the reader's language."""
+    name = COMPONENTS.get(component)
+    text = str(name if name is not None else component)
+    return text[:1].upper() + text[1:]
+
+
+@register.filter
 def label(key):
     """A measure key such as 'perceptions:not_validated' as words."""
-    return str(key).replace(":not_validated", " (not validated)").replace("_", " ")
+    component, _sep, rest = str(key).partition(":")
+    if component not in COMPONENTS or rest not in ("", "not_validated"):
+        return str(key).replace(":not_validated", " (not validated)").replace("_", " ")
+    words = component_name(component).lower()
+    return f"{words} {gettext('(not validated)')}" if rest else words
+
+
+@register.simple_tag
+def publishing_strings():
+    """The words static/js/publishing.js shows a run in (analytics.models.page_strings),
+    as JSON for a data- attribute."""
+    return json.dumps(page_strings(), ensure_ascii=False)
+
+
+@register.filter
+def in_language(texts):
+    """Of a published {language: text} (an item's text), the reader's language's, else
+    the English."""
+    return wording.in_language(texts) if texts else texts

@@ -1,7 +1,9 @@
 /* Dashboard charts: drawn with the vendored Chart.js from the numbers the server put in
    <script id="dashboard-charts" type="application/json"> (json_script), the same published
-   numbers as the tables beside each chart. Without JavaScript the tables stand alone; the
-   chart containers stay hidden. No inline code, so it works under a strict CSP. */
+   numbers as the tables beside each chart, with the words of the page's language from
+   <script id="dashboard-strings"> (analytics.dashboards.chart_strings; English without it).
+   Without JavaScript the tables stand alone; the chart containers stay hidden. No inline
+   code, so it works under a strict CSP. */
 (function () {
   "use strict";
   var source = document.getElementById("dashboard-charts");
@@ -12,6 +14,29 @@
   }
   if (!source || typeof window.Chart === "undefined") { return; }
   var data = JSON.parse(source.textContent);
+  var WORDS = {
+    mean: "Mean", ci95: "95% confidence interval", gap_school: "Gap to the school",
+    gap_district: "Gap to the district", gap_school_mean: "Gap to the school mean",
+    gap_district_mean: "Gap to the district mean",
+    ranked_groups: "%(count)s groups, from the lowest gap to the highest",
+    school_mean: "School mean",
+    ranked_schools: "%(count)s schools, from the lowest mean to the highest",
+    dark_point: "(the dark point: %(name)s)", rest: "Not shown separately",
+    answers: "% of answers", aria: "Chart: %(caption)s. The same numbers are in the table.",
+    aria_ranked: "Chart: %(caption)s, ranked from the lowest to the highest. The same " +
+      "numbers are in the table."
+  };
+  var stringsSource = document.getElementById("dashboard-strings");
+  if (stringsSource) {
+    var given = JSON.parse(stringsSource.textContent);
+    Object.keys(given).forEach(function (key) { if (given[key]) { WORDS[key] = given[key]; } });
+  }
+  // A phrase with its %(name)s placeholders filled (Python's format, as gettext gives it).
+  function words(key, values) {
+    return WORDS[key].replace(/%\((\w+)\)s|%%/g, function (_, name) {
+      return name ? values[name] : "%";
+    });
+  }
   var Chart = window.Chart;
   var INK = "#1a1a2e", ACCENT = "#1f4e9c", WARN = "#8a4b00", GRID = "#c9c9d6";
   var REST = "#ececec"; // shares not drawn on their own (banded or hidden), together
@@ -49,14 +74,15 @@
       data: {
         labels: spec.waves,
         datasets: [
-          { type: "line", label: "Mean", data: spec.values, borderColor: ACCENT,
+          { type: "line", label: words("mean"), data: spec.values, borderColor: ACCENT,
             backgroundColor: ACCENT, pointRadius: 5, spanGaps: false, order: 1 },
-          { type: "bar", label: "95% confidence interval", data: intervals(spec),
+          { type: "bar", label: words("ci95"), data: intervals(spec),
             backgroundColor: "rgba(31,78,156,0.25)", borderColor: ACCENT, borderWidth: 1,
             barPercentage: 0.15, order: 2 }
         ]
       },
-      options: { scales: { y: { min: spec.lo, max: spec.hi, title: { display: true, text: "Mean" },
+      options: { scales: { y: { min: spec.lo, max: spec.hi,
+                                title: { display: true, text: words("mean") },
                                 grid: { color: GRID } } } }
     };
   }
@@ -93,7 +119,7 @@
             pointStyle: many ? "circle" : "rectRot", pointBorderColor: colours,
             pointBackgroundColor: colours, borderColor: ACCENT, backgroundColor: ACCENT,
             order: 1 },
-          { type: "bar", label: "95% confidence interval", data: intervals(spec),
+          { type: "bar", label: words("ci95"), data: intervals(spec),
             backgroundColor: "rgba(31,78,156,0.25)", borderColor: colours,
             borderWidth: many ? 0 : 1, barPercentage: many ? 1 : 0.3,
             categoryPercentage: many ? 1 : 0.8, order: 2 }
@@ -102,7 +128,7 @@
       options: many ? {
         indexAxis: "x",
         scales: { y: axis.scale, x: { ticks: { display: false }, grid: { display: false },
-                                      title: { display: true, text: shown + " " + axis.ranked } } }
+                                      title: { display: true, text: axis.ranked(shown) } } }
       } : {
         indexAxis: "y",
         scales: { x: axis.scale, y: { grid: { display: false } } }
@@ -111,19 +137,24 @@
   }
 
   function equityConfig(spec) {
-    var top = spec.top || "school";  // or the whole district, on its dashboard
+    // The whole school, or the whole district on its dashboard.
+    var top = spec.top === "district" ? "district" : "school";
     return intervalConfig(spec, {
-      point: "Gap to the " + top, ranked: "groups, from the lowest gap to the highest",
-      scale: { title: { display: true, text: "Gap to the " + top + " mean" }, grid: {
+      point: words("gap_" + top),
+      ranked: function (count) { return words("ranked_groups", { count: count }); },
+      scale: { title: { display: true, text: words("gap_" + top + "_mean") }, grid: {
         color: function (ctx) { return ctx.tick && ctx.tick.value === 0 ? INK : GRID; } } }
     });
   }
 
   function districtConfig(spec) {
     return intervalConfig(spec, {
-      point: "School mean", ranked: "schools, from the lowest mean to the highest" +
-        (spec.reference ? " (the dark point: " + spec.reference + ")" : ""),
-      scale: { min: spec.lo, max: spec.hi, title: { display: true, text: "Mean" },
+      point: words("school_mean"),
+      ranked: function (count) {
+        return words("ranked_schools", { count: count }) +
+          (spec.reference ? " " + words("dark_point", { name: spec.reference }) : "");
+      },
+      scale: { min: spec.lo, max: spec.hi, title: { display: true, text: words("mean") },
                grid: { color: GRID } }
     });
   }
@@ -135,7 +166,7 @@
                borderColor: "#ffffff", borderWidth: 1 };
     });
     if ((spec.rest || []).some(function (v) { return v !== null; })) {
-      datasets.push({ label: "Not shown separately", data: spec.rest, backgroundColor: REST,
+      datasets.push({ label: words("rest"), data: spec.rest, backgroundColor: REST,
                       borderColor: "#ffffff", borderWidth: 1 });
     }
     return {
@@ -143,7 +174,8 @@
       data: { labels: spec.items, datasets: datasets },
       options: {
         indexAxis: "y",
-        scales: { x: { stacked: true, min: 0, max: 100, title: { display: true, text: "% of answers" } },
+        scales: { x: { stacked: true, min: 0, max: 100,
+                       title: { display: true, text: words("answers") } },
                   y: { stacked: true } }
       }
     };
@@ -166,9 +198,8 @@
     var canvas = document.createElement("canvas");
     canvas.setAttribute("role", "img");
     var caption = container.parentNode.querySelector("figcaption");
-    canvas.setAttribute("aria-label", "Chart: " + (caption ? caption.textContent : spec.label) +
-                        (many ? ", ranked from the lowest to the highest" : "") +
-                        ". The same numbers are in the table.");
+    canvas.setAttribute("aria-label", words(many ? "aria_ranked" : "aria",
+                                            { caption: caption ? caption.textContent : spec.label }));
     container.appendChild(canvas);
     container.hidden = false;
     charts.push(new Chart(canvas, config));

@@ -2,7 +2,18 @@
 // and updates its progress bar, state, error and download link without a reload.
 (function () {
   "use strict";
+  // English by default; the table carries the page's words (data-label-*, data-download).
   var LABELS = { created: "Waiting to start", running: "Running", done: "Ready", failed: "Failed" };
+  var DOWNLOAD = "Download {name}";
+  var FILE = "file";
+  var table = document.getElementById("jobs");
+  if (table) {
+    Object.keys(LABELS).forEach(function (key) {
+      LABELS[key] = table.getAttribute("data-label-" + key) || LABELS[key];
+    });
+    DOWNLOAD = table.getAttribute("data-download") || DOWNLOAD;
+    FILE = table.getAttribute("data-file") || FILE;
+  }
 
   function render(row, job) {
     var bar = row.querySelector("progress");
@@ -15,7 +26,8 @@
     state.textContent = LABELS[job.status] + (job.status === "running" && job.step ? ": " + job.step : "");
     if (job.error) { error.textContent = job.error; error.hidden = false; }
     if (job.status === "done") {
-      link.textContent = "Download " + (job.file_name || "file");
+      var name = job.file_name || FILE;
+      link.textContent = DOWNLOAD.replace("{name}", function () { return name; });
       link.hidden = false;
     }
   }

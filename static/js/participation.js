@@ -11,7 +11,10 @@
         if (data) {
           el.textContent = data.responses;
           var status = document.getElementById("status");
-          if (status && data.status === "closed") status.textContent = "Closed";
+          // The page gives the word in its own language (data-closed); English otherwise.
+          if (status && data.status === "closed") {
+            status.textContent = status.getAttribute("data-closed") || "Closed";
+          }
         }
       })
       .catch(function () { /* offline: keep the last count, try again */ })

@@ -82,7 +82,11 @@ def primary_session(world):
 
 
 def axe_violations(page):
-    """axe-core's WCAG 2.0/2.1/2.2 A and AA violations on the page as it is now."""
+    """axe-core's WCAG 2.0/2.1/2.2 A and AA violations on the page as it is now, once
+    it has loaded: right after a click that submits a form, the next page may not have
+    its stylesheet yet, and unstyled controls (the skip link beside the brand, small
+    inputs) fail target-size, a flaky failure about a page no one sees."""
+    page.wait_for_load_state("load")
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         # Evaluated through the DevTools protocol: an injected inline <script> would be
         # (rightly) refused by the pages' Content Security Policy.

@@ -14,7 +14,8 @@ STUDENT_SOURCES = ("templates/student/", "surveys/student.py", "surveys/submissi
 
 
 def po_entries(path):
-    """(locations, flags, msgid, msgid_plural, [msgstr...]) for each entry of a .po file."""
+    """(locations, flags, msgid, msgid_plural, [msgstr...]) for each entry of a .po file
+    (the msgid prefixed by its msgctxt and \x04 when it has one)."""
     entries = []
     for block in path.read_text(encoding="utf-8").split("\n\n"):
         locations, flags, fields, key = [], [], {}, None
@@ -32,7 +33,9 @@ def po_entries(path):
                 fields[key] = ast.literal_eval(rest)
         if fields.get("msgid"):
             strs = [fields[k] for k in sorted(fields) if re.fullmatch(r"msgstr(\[\d\])?", k)]
-            entries.append((locations, flags, fields["msgid"], fields.get("msgid_plural"), strs))
+            # A message with a context is keyed "context\x04msgid", as django.mo keys it.
+            msgid = "\x04".join(filter(None, [fields.get("msgctxt"), fields["msgid"]]))
+            entries.append((locations, flags, msgid, fields.get("msgid_plural"), strs))
     return entries
 
 
