@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from analytics.models import PublishRun
 from surveys.models import Wave
 from tests.browser import test_dashboards as dashboards
+from tests.browser.conftest import axe_violations, screenshot
 from tests.browser.test_dashboards import (
     csp_violations,
     drawn_charts,
@@ -54,6 +55,8 @@ def test_the_charts_are_drawn_with_spanish_words(chromium, live_server, world, w
                    "Strongly agree", "Chart:")
         assert not [word for word in english if word in str(texts)]
         assert csp_violations(page) == []
+        assert axe_violations(page) == []
+        screenshot(page, "dashboard-leader-es")
     finally:
         context.close()
 
