@@ -110,6 +110,9 @@ def test_the_district_series_page_answers_in_spanish(client, world, wave_and_sna
                  ">Whole district</th>", "Create wave", "(district-wide: every school)"):
         assert text in english, text
     assert "Configuración" not in english and "Todo el distrito" not in english
+    title = wave.series.instrument.title  # the instrument's own Spanish title
+    assert title["es"] in spanish and title["en"] not in spanish
+    assert title["en"] in english and title["es"] not in english
 
 
 def test_the_district_overview_answers_in_spanish(client, world, wave_and_snapshot):

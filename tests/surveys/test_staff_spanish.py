@@ -118,6 +118,8 @@ SCHOOL_ES = ["Registro de auditoría", "Nueva serie de encuestas", "Crear serie"
 def test_a_leaders_school_home_is_in_spanish(client, world):
     html = page(client, world["leader"], f"/schools/{world['school'].public_id}/", **ES)
     assert_language(html, SCHOOL_ES, SCHOOL_EN + ["Consent mode", ">Draft<"])
+    instrument = world["wave"].series.instrument.title
+    assert instrument["es"] in html and instrument["en"] not in html
 
 
 def test_a_leaders_school_home_is_unchanged_in_english(client, world):
