@@ -293,7 +293,7 @@ def _check_relation(by, parent, kids):
 
 
 def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=(),
-             specs=None):
+             specs=None, patience=None):
     """Decide what to hide so that the publication passes the audit.
 
     Primary cells first, then the line rules (in every relation the hidden children
@@ -310,7 +310,8 @@ def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=()
     already show are never chosen to hide. `hidden` lists group keys and (group,
     measure) pairs to hide from the start, because another publication of the same
     respondents hides them. `specs` is `measure_specs(groups, items)` when the caller
-    has it already.
+    has it already. `patience`: give up once a finding has stayed that many repairs
+    (`Repair.stuck`), for a caller with another way to publish.
     """
     by = _check_input(groups, relations, k)
     specs = measure_specs(groups, items) if specs is None else specs
@@ -330,6 +331,7 @@ def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=()
         if not findings:
             state.decision.rounds = rounds
             return state.decision
+        state.stuck(findings, patience)
         if not state.repair(findings):
             raise RuntimeError(f"cannot make the publication safe: {findings[0]}")
 

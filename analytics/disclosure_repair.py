@@ -11,6 +11,20 @@ TOLERANCE = 1e-6
 
 
 class Repair:
+    def stuck(self, findings, patience):
+        """Counts the rounds each finding has stayed, in a row; with `patience` (None:
+        never), RuntimeError when one has stayed that many repairs: an attempt with a
+        way out (`snapshot._suppress_part`'s attempt robust to its school's true totals,
+        which falls back to one without them) whose repairs hide cell after cell without
+        settling it (docs/performance.md, "A robust attempt that cannot succeed")."""
+        keys = {(f.group, f.measure, f.condition) for f in findings}
+        last = getattr(self, "streak", {})
+        self.streak = {key: last.get(key, 0) + 1 for key in keys}
+        worst = max(self.streak, key=lambda key: (self.streak[key], str(key)), default=None)
+        if patience is not None and worst is not None and self.streak[worst] > patience:
+            raise RuntimeError(f"cannot make the publication safe: {worst[1] or 'the size'} of "
+                               f"{worst[0]} stayed narrowed through {patience} repairs")
+
     def repair(self, findings):
         """One repair per family (and one per count finding's relations, one per group
         for a pinned band) each round: one hidden cell often settles many findings of

@@ -18,7 +18,7 @@ REVEALING = re.compile(r"\d+(\.\d+)?%|\.\.|sizes |ruled out|everyone|nobody|pins
 
 
 def primary_only(groups, relations, k, *, items=None, also=(), same=(), hidden=(),
-                 specs=None):
+                 specs=None, patience=None):
     """Suppression that hides the small cells and nothing next to them: the gate audit
     then finds real leaks, with real narrowed ranges in their details."""
     by = disclosure._check_input(groups, relations, k)
