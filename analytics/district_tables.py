@@ -9,12 +9,9 @@ in the active language (its texts are translated here, and the key names the lan
 numbers, school names and wave labels are shown as published.
 """
 
-import re
-
 from django.utils.translation import gettext as _
 
-from surveys.models import Item
-
+from . import wording
 from .dashboards import (
     component_cell,
     mean_interval,
@@ -91,9 +88,7 @@ def _district_wide_tables(shown):
 def _labelled(components):
     """The published components with their names in the active language (copies: the
     document's own dicts stay as published)."""
-    names = dict(Item.Component.choices)
-    return [{**c, "label": str(names.get(c["component"], c["component"].capitalize()))}
-            for c in components]
+    return [{**c, "label": wording.component_name(c["component"])} for c in components]
 
 
 def _row(top, data, components):
@@ -115,23 +110,8 @@ def _cell_with_ci(cell):
         return None
     ci = mean_interval(cell)
     return {**cell, "ci": ci, "ci_text": f"{ci[0]:.2f}–{ci[1]:.2f}" if ci else "",
-            "display_text": band_text(cell.get("display")),
-            "favorable_text": band_text(pct(cell.get("favorable")))}
-
-
-BAND = re.compile(r"^(?P<bound>\S+) or (?P<side>more|less)$")
-
-
-def band_text(display):
-    """A published value's text in the active language: a band ("95% or more", "3.70 or
-    less", as analytics.disclosure words it in the document) is reworded around its
-    bound; a plain number is returned as it is."""
-    match = BAND.match(display or "")
-    if not match:
-        return display
-    if match["side"] == "more":
-        return _("%(bound)s or more") % {"bound": match["bound"]}
-    return _("%(bound)s or less") % {"bound": match["bound"]}
+            "display_text": wording.band(cell.get("display")),
+            "favorable_text": wording.band(pct(cell.get("favorable")))}
 
 
 def chart_data(tables):

@@ -14,20 +14,13 @@ from pathlib import Path
 
 import yaml
 from django.utils import translation
-from django.utils.translation import gettext_lazy
 
+from . import wording
 from .scoring import COMPONENTS
 
 PATH = Path(__file__).with_name("practices.yaml")
 # Every text has one version per language; English is also the fallback.
 LANGUAGES = {"en": "English", "es": "Spanish"}
-
-# The component's name in the section's heading and first sentence.
-NAMES = {"perceptions": gettext_lazy("perceptions"),
-         "competencies": gettext_lazy("competencies"),
-         "motivations": gettext_lazy("motivations"),
-         "opportunities": gettext_lazy("opportunities")}
-
 
 class PracticesError(ValueError):
     pass
@@ -118,6 +111,6 @@ def for_component(component):
     for p in entry["practices"]:
         cited += [s for s in p["sources"] if s not in cited]
     cited += [s for s in doc.get("caveat_sources") or [] if s not in cited]
-    return {"component": component, "component_name": str(NAMES[component]),
+    return {"component": component, "component_name": wording.component_name(component).lower(),
             "meaning": entry["meaning"][lang], "practices": practices,
             "references": [refs[s] for s in cited], "caveat": doc["caveat"][lang]}

@@ -11,9 +11,13 @@ is filled with them again. A text that matches no template is shown as stored.
 import re
 from functools import cache
 
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, gettext_noop
+
+from surveys.models import Item
 
 PLACEHOLDER = re.compile(r"%\\\((\w+)\\\)s")
+# A banded value as analytics.disclosure publishes it ("95% or more", "1.15 or less").
+BANDS = (gettext_noop("%(bound)s or more"), gettext_noop("%(bound)s or less"))
 
 
 def language():
@@ -53,3 +57,16 @@ def reword(text, templates, words=None):
                   for name, value in match.groupdict().items()}
         return gettext(template) % values
     return text
+
+
+def band(display):
+    """A published value's text in the active language: a band's words translated
+    around its bound, anything else (a number, None) as it is."""
+    return reword(display, BANDS) if isinstance(display, str) else display
+
+
+def component_name(component):
+    """A component ("perceptions") as a heading names it, in the active language: the
+    label of `surveys.models.Item.Component`."""
+    label = dict(Item.Component.choices).get(component)
+    return str(label) if label is not None else component.capitalize()

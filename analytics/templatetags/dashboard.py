@@ -1,18 +1,13 @@
 import json
 
 from django import template
-from django.utils.translation import gettext, gettext_noop
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext
 
 from analytics import wording
 from analytics.models import page_strings
+from analytics.scoring import COMPONENTS
 
 register = template.Library()
-
-# A banded value as analytics.disclosure publishes it ("95% or more", "1.15 or less").
-BANDS = (gettext_noop("%(bound)s or more"), gettext_noop("%(bound)s or less"))
-COMPONENTS = {"perceptions": _("Perceptions"), "competencies": _("Competencies"),
-              "motivations": _("Motivations"), "opportunities": _("Opportunities")}
 
 
 @register.filter
@@ -25,7 +20,7 @@ def get(mapping, key):
 @register.filter
 def banded(display):
     """A published value's text in the reader's language: a band's words translated."""
-    return wording.reword(display, BANDS) if isinstance(display, str) else display
+    return wording.band(display)
 
 
 @register.filter
@@ -61,8 +56,7 @@ def at(sequence, index):
 @register.filter
 def component_name(component):
     """A component ('perceptions') as a heading names it, in the reader's language."""
-    name = COMPONENTS.get(component)
-    text = str(name if name is not None else component)
+    text = wording.component_name(component)
     return text[:1].upper() + text[1:]
 
 

@@ -10,9 +10,10 @@ import re
 import pytest
 from django.utils import translation
 
-from analytics.district_tables import band_text
+from analytics.wording import band as band_text
 
 from .dashboard_pages import shared_publication
+from .test_dashboard_spanish import get
 from .test_district_published import publish_fielded
 
 pytestmark = pytest.mark.django_db
@@ -21,12 +22,6 @@ pytestmark = pytest.mark.django_db
 published, world, wave_and_snapshot = shared_publication(publish_fielded, "wave_and_snapshot")
 
 
-def get(client, user, url, language=None):
-    client.force_login(user)
-    headers = {"HTTP_ACCEPT_LANGUAGE": language} if language else {}
-    response = client.get(url, **headers)
-    assert response.status_code == 200
-    return response.content.decode()
 
 
 def results_url(world):
