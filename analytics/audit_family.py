@@ -240,10 +240,14 @@ def _interval(banding, spec, entry):
     """The per-respondent value interval a shown entry stands for, with the band
     limits an unbanded value lies strictly inside (else None). An entry carrying its
     exact `total` (never published: analytics.snapshot passes one to ask whether a
-    publication stays safe when a group's totals become known exactly) stands for it."""
+    publication stays safe when a group's totals become known exactly) stands for it;
+    one carrying a `range` of totals (never published either: what another level
+    implies about them, analytics/district_bound.py) for any total in it, ends included."""
     if "total" in entry:
         value = entry["total"] / entry["n"]
         return value, value, None
+    if "range" in entry:
+        return entry["range"][0] / entry["n"], entry["range"][1] / entry["n"], None
     unit, lo, hi = (100.0 if spec["kind"] == "percent" else 1.0), spec["lo"], spec["hi"]
     top = top_share(int(entry["n"]), banding)
     band_low, band_high = lo + (1 - top) * (hi - lo), lo + top * (hi - lo)

@@ -10,6 +10,7 @@ as a row. Their linear relations (a school is the union of its classes, of its y
 levels, of its bands...; the district of its schools) go to the disclosure audit.
 """
 
+import functools
 import hashlib
 import json
 import math
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from surveys.models import ClassGroup
 
-from . import aggregation, disclosure, jsontext
+from . import aggregation, disclosure, district_bound, jsontext
 from .audit import audit as run_audit
 
 
@@ -204,23 +205,24 @@ ROBUST_PATIENCE = 15
 def _suppress_part(inp, progress):
     """Suppression with the series' bands, dropping bands (finest last) when no pattern
     can protect every cell with them: coarser breakdowns rather than nothing. A part of
-    a district-wide wave is made robust to its school's totals becoming known
-    (`exact_school`: the district level implies them) when that is possible; a school's
-    own series publishes no level above the school, so it is not asked to be."""
+    a district-wide wave is made robust to what the district level can tell about its
+    school's totals when that is possible (`_attempts`); a school's own series
+    publishes no level above the school, so it is not asked to be. Returns the groups,
+    relations, spreads, dropped bands, decision, the links it was audited with and the
+    digest of the district's totals they hold (`district_bound`), if any."""
     bands, dropped = list(inp.bands), []
-    district_wide = inp.wave.series.district_id is not None
+    district = functools.cache(lambda: _district_row(inp))  # its SQL only if asked
     while True:
         groups, relations, spreads = school_unit(inp, bands)
         progress(40, "suppressing")
         specs = disclosure.measure_specs(groups, inp.items) if groups else {}
-        exact = exact_school(groups, inp.k, specs) if district_wide else None
-        for links in [exact, None] if exact is not None else [None]:
+        for links, bound in _attempts(inp, groups, specs, district):
             also, same = links or ((), ())
             try:
                 decision = disclosure.suppress(
                     groups, relations, inp.k, items=inp.items, also=also, same=same,
                     specs=specs, patience=ROBUST_PATIENCE if links else None)
-                return groups, relations, spreads, dropped, decision, links
+                return groups, relations, spreads, dropped, decision, links, bound
             except RuntimeError:
                 continue
         if not bands:
@@ -229,12 +231,38 @@ def _suppress_part(inp, progress):
         dropped.append(bands.pop())
 
 
+def _attempts(inp, groups, specs, district):
+    """The links a part of a district-wide wave is tried with, strictest first, each
+    with the digest of the district totals it holds: its school's true totals
+    (`exact_school`); else what the district row and the other schools' exact totals
+    imply about them (`district_bound`, for a school whose small cells only its own
+    row's rounding protects); else none (the part then enters the district's audit
+    whole). Each robust attempt is given up after ROBUST_PATIENCE repairs."""
+    exact = exact_school(groups, inp.k, specs) if inp.wave.series.district_id else None
+    if exact is not None:
+        yield exact, None
+        school = next(g for g in groups if g.key == "school")
+        bound = district_bound.links(school, district(), inp.k, specs)
+        if bound is not None:
+            yield bound, district_bound.digest(district())
+    yield None, None
+
+
+def _district_row(inp):
+    """The district's group as the district level computes it (`district_groups`),
+    from the wave's responses now."""
+    totals = aggregation.fetch_school_totals(inp.spec, inp.wave.id)
+    groups, _ = district_groups(inp.spec, totals, {sid: f"school:{sid}" for sid in sorted(totals)})
+    return next(g for g in groups if g.key == "district")
+
+
 def build_part(inp, progress=lambda pct, step: None):
     """One school's document, suppressed and audited, or DisclosureAuditFailed."""
     from .presentation import present
 
     clock = _Clock(inp.seconds)
-    groups, relations, spreads, dropped, decision, links = _suppress_part(inp, progress)
+    groups, relations, spreads, dropped, decision, links, bound = _suppress_part(
+        inp, progress)
     also, same = links or ((), ())
     clock.lap("suppress")
     published = disclosure.publish(groups, decision, inp.k)
@@ -253,6 +281,8 @@ def build_part(inp, progress=lambda pct, step: None):
     clock.lap("present")
     report = dict(_report(inp.k, decision, dropped), small=_small(decision),
                   seconds=clock.done(decision), robust_top=links is not None)
+    if bound is not None:
+        report["district_bound"] = bound
     return Built(data, report, _plain(published),
                  [[p, list(kids)] for p, kids in relations])
 
@@ -317,27 +347,34 @@ def build_snapshot(wave, progress=lambda pct, step: None):
 # ------------------------------------------------------------------- district level
 
 
-def _robust(part):
+def _robust(part, district_digest):
     """Whether a part stays safe whatever the district level implies about its school's
-    totals: it was suppressed and audited with them known exactly (`exact_school`)."""
+    totals: it was suppressed and audited with them known exactly (`exact_school`), or
+    with what the district's totals as they are now imply (`district_bound`)."""
     top = part.published["groups"].get("school")
-    return bool(part.audit.get("robust_top")) and bool(top) and not top.get("suppressed")
+    bound = part.audit.get("district_bound")
+    return (bool(part.audit.get("robust_top")) and bool(top) and not top.get("suppressed")
+            and bound in (None, district_digest))
 
 
-def district_links(parts, keys, groups, k):
+def district_links(parts, keys, groups, k, bound_whole=False):
     """What the district level is audited and suppressed with: each school's part as
     another publication whose "school" group is the same respondents as the district's
     row for it (`same`), and the cells the part hides there (`hidden`). The district
     relation involves only the schools' totals. A part proven safe even with its
-    school's totals known exactly (`_robust`) enters as those true totals (never
+    school's totals known exactly, or with all the district can tell about them
+    (`_robust`: `exact_school`, `district_bound`), enters as those true totals (never
     published: the most anything, its own inside included, can tell about them), so
     the district's audit stays the size of the district table. Any other part (a small
-    school, or one with a small school-level measure) enters whole, with its relations."""
+    school, one with a small school-level measure, or one whose district totals have
+    changed since) enters whole, with its relations; with `bound_whole`, so does a part
+    made safe within the district bound."""
     also, same, hidden = [], [], []
     by_key = {g.key: g for g in groups}
+    now = district_bound.digest(by_key["district"]) if "district" in by_key else None
     for i, part in enumerate(parts, start=1):
         pub, key = part.published, keys[part.school_id]
-        if _robust(part):
+        if _robust(part, now) and not (bound_whole and "district_bound" in part.audit):
             label = f"exact:{part.school.public_id}"
             also.append((exact_unit(by_key[key], k, pub["measures"], label), []))
         else:
@@ -369,6 +406,23 @@ def district_groups(spec, totals, keys):
     return groups, sums
 
 
+def _suppress_district(parts, keys, groups, relations, k, items):
+    """The district level's decision and the links it was audited with. A part made
+    safe within the district bound (`district_bound`) enters as its true totals first;
+    those state the district row exactly when every school is such a part, so a
+    district cell that must be hidden could not be: then such parts enter whole, as
+    they did before they could be bounded. Returns (decision, also, same)."""
+    bounded = any("district_bound" in p.audit for p in parts)
+    for whole in (False, True) if bounded else (False,):
+        also, same, hidden = district_links(parts, keys, groups, k, bound_whole=whole)
+        try:
+            return disclosure.suppress(groups, relations, k, items=items, also=also,
+                                       same=same, hidden=hidden), also, same
+        except RuntimeError as err:
+            failure = err
+    raise DisclosureAuditFailed(f"district level: {failure}") from None
+
+
 def build_district(wave, parts, previous=None, progress=lambda pct, step: None):
     """The district level of a district-wide wave, over its schools' written parts:
     suppressed with the parts' hidden cells mirrored and their shown rows kept, and
@@ -381,13 +435,8 @@ def build_district(wave, parts, previous=None, progress=lambda pct, step: None):
     clock.lap("sql")
     groups, sums = district_groups(spec, totals, keys)
     relations = [("district", sorted(keys.values()))] if keys else []
-    also, same, hidden = district_links(parts, keys, groups, k)
     progress(88, "suppressing the district level")
-    try:
-        decision = disclosure.suppress(groups, relations, k, items=items, also=also,
-                                       same=same, hidden=hidden)
-    except RuntimeError as err:
-        raise DisclosureAuditFailed(f"district level: {err}") from None
+    decision, also, same = _suppress_district(parts, keys, groups, relations, k, items)
     clock.lap("suppress")
     published = _plain(disclosure.publish(groups, decision, k))
     progress(92, "auditing the district level")
@@ -401,9 +450,12 @@ def build_district(wave, parts, previous=None, progress=lambda pct, step: None):
     # snapshot (district level and every part) can be audited again later.
     data = present_district(wave, spec, published, spreads, parts, previous, k)
     clock.lap("present")
+    # How many parts its audit took whole (the rest as their true totals): what its
+    # cost grows with.
     report = dict(_report(k, decision), published=published, small=_small(decision),
                   relations=[[p, list(kids)] for p, kids in relations],
-                  seconds=clock.done(decision))
+                  seconds=clock.done(decision),
+                  parts_whole=sum(not unit.get("hypothetical") for unit, _ in also))
     return data, report
 
 

@@ -197,22 +197,23 @@ def step_costs(session, item_keys, n=2000):
 
 def school_audit_costs(wave):
     """Per school of a generated wave (benchmarks/publish.py --audit-only): the school's
-    part suppressed (`disclosure.suppress`, with its audit rounds and its closing full
-    audit) and passed through the gate as `analytics.snapshot.build_part` does, in this
-    process: CPU and wall seconds (CPU time is what a shared machine distorts least),
-    rounds, and the cells hidden."""
+    part suppressed as `analytics.snapshot.build_part` does (`_suppress_part`: each
+    attempt's audit rounds and closing full audit; the attempt that succeeded: exact
+    totals, the district bound or none) and passed through the gate, in this process:
+    CPU and wall seconds (CPU time is what a shared machine distorts least), rounds,
+    and the cells hidden."""
     from analytics import disclosure, snapshot
 
-    lines = ["school  rounds  suppress cpu s  gate cpu s  wall s  hidden groups / measures"]
+    lines = ["school  rounds  suppress cpu s  gate cpu s  wall s  attempt  "
+             "hidden groups / measures"]
     total, cells, hidden = 0.0, Counter(), Counter()
     for school in wave.series.schools():
         inp = snapshot.school_input(wave, school)
-        groups, relations, _ = snapshot.school_unit(inp, list(inp.bands))
-        specs = disclosure.measure_specs(groups, inp.items)
-        also, same = snapshot.exact_school(groups, inp.k, specs) or ((), ())
         wall, cpu = time.perf_counter(), time.process_time()
-        decision = disclosure.suppress(groups, relations, inp.k, items=inp.items,
-                                       also=also, same=same)
+        groups, relations, _, _, decision, links, bound = snapshot._suppress_part(
+            inp, lambda pct, step: None)
+        also, same = links or ((), ())
+        kind = "none" if links is None else "bound" if bound else "exact"
         mid = time.process_time()
         findings = snapshot.gate(disclosure.publish(groups, decision, inp.k), relations,
                                  inp.k, decision, also, same)
@@ -220,7 +221,7 @@ def school_audit_costs(wave):
         total += end - cpu
         _class_cells(groups, decision, cells, hidden)
         lines.append(f"{school.name:<10} {decision.rounds:4d}  {mid - cpu:14.1f}  {end - mid:10.1f}"
-                     f"  {wall:6.1f}  {len(decision.hidden_groups)} / "
+                     f"  {wall:6.1f}  {kind:<7}  {len(decision.hidden_groups)} / "
                      f"{len(decision.hidden_measures)}{'  GATE REFUSED' if findings else ''}")
     lines.append(f"total CPU seconds (suppress + gate): {total:.1f}")
     lines.append("hidden in shown classes: " + ", ".join(

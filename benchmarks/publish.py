@@ -33,8 +33,8 @@ What it does (docs/performance.md, "Publishing"):
    Then the same two series of GETs of the district admin's page of every school side
    by side (/districts/<id>/results/: a row per school from each part's summary).
 --gets-only (with --reuse) replaces steps 2-3: the GETs of the wave as last published.
---audit-only replaces steps 2-4: each school's suppression and audit gate, timed in this
-process (benchmarks/profiling.py `school_audit_costs`).
+--audit-only replaces steps 2-4: each school's suppression (each attempt the part makes)
+and audit gate, timed in this process (benchmarks/profiling.py `school_audit_costs`).
 --steps replaces steps 3-4: each step of each school's part timed in this process, ms per
 school, the audit apart, against the floor's share of one school
 (benchmarks/publish_steps.py).

@@ -14,6 +14,7 @@ from datetime import date
 import numpy as np
 import pytest
 
+from analytics import district_bound
 from analytics import snapshot as build
 from analytics.audit import audit
 from analytics.models import PublishRun, Snapshot, SnapshotPart
@@ -250,12 +251,16 @@ def test_a_series_belongs_to_a_school_or_a_district_not_both(world):
                               instrument=world["instrument"])
 
 
-def test_a_district_hides_its_component_score_when_with_its_schools_it_pins_an_item(world):
+def test_a_district_hides_its_component_score_when_with_its_schools_it_pins_an_item(
+        world, monkeypatch):
     """Two single-class schools whose students all answered every item alike: the
     district's two-decimal score for a component, with the schools' own scores, gives a
     school's sum of that component's item totals (the audit's component link), and with
-    the items' shares pins a "10% or less" band. Nothing else at the district level is
-    left to hide, so suppression's last resort hides the district's component score."""
+    the items' shares pins a "10% or less" band. Parts that cannot be made safe within
+    the district bound (here: as if it could not be stated) enter the district's audit
+    whole; nothing else at the district level is left to hide, so suppression's last
+    resort hides the district's component score."""
+    monkeypatch.setattr(district_bound, "links", lambda *args: None)
     wave = closed_alike_district_wave(world)
     publish(wave.id)
     snap = latest_snapshot(wave)
@@ -263,8 +268,32 @@ def test_a_district_hides_its_component_score_when_with_its_schools_it_pins_an_i
     assert district["measures"]["component:perceptions"].get("suppressed")
     assert any("component:perceptions hidden for district: last resort" in note
                for note in snap.audit["notes"])
+    assert snap.audit["parts_whole"] == 2
+    assert whole_audit(snap, wave) == []
+
+
+def whole_audit(snap, wave):
+    """The district's publication audited with every part whole: what anyone holds."""
     parts = list(SnapshotPart.objects.filter(wave=wave).select_related("school"))
     also = [(dict(p.published, unit=p.school.public_id), p.relations) for p in parts]
     same = [((0, f"school:{p.school.public_id}"), (i, "school"))
             for i, p in enumerate(parts, start=1)]
-    assert audit(snap.audit["published"], snap.audit["relations"], also=also, same=same) == []
+    return audit(snap.audit["published"], snap.audit["relations"], also=also, same=same)
+
+
+def test_alike_schools_made_safe_within_the_district_bound_leave_the_district_its_score(world):
+    """The same two schools, each made safe against the district row and the other
+    school's exact totals (analytics.district_bound: their exact totals would pin their
+    bands): the district's score no longer gives a school's band away, so the district
+    shows it, and everything published, audited whole, leaks nothing. Taken as their
+    totals, the two schools would state the district row exactly, and a district cell
+    that must be hidden could not be: the district level takes them whole instead."""
+    wave = closed_alike_district_wave(world)
+    publish(wave.id)
+    snap = latest_snapshot(wave)
+    parts = list(SnapshotPart.objects.filter(wave=wave))
+    assert len(parts) == 2 and all("district_bound" in p.audit for p in parts)
+    district = snap.audit["published"]["groups"]["district"]
+    assert not district["measures"]["component:perceptions"].get("suppressed")
+    assert snap.audit["parts_whole"] == 2
+    assert whole_audit(snap, wave) == []
