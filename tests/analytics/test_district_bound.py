@@ -179,3 +179,20 @@ def test_a_bounded_part_enters_whole_when_the_district_level_asks_it_to():
     assert set(also[0][0]["groups"]) == set(bounded.published["groups"])
     assert set(also[1][0]["groups"]) == {"school"} and "total" in next(
         iter(also[1][0]["groups"]["school"]["measures"].values()))
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_the_bound_says_more_than_the_part_itself(seed):
+    """Suppressed without the bound, the school row shows an option share as a band
+    ("10% or less") that the district row and the other schools' totals narrow: the
+    audit with the bound refuses that publication, and the part suppressed with it
+    passes (the test above)."""
+    schools, district = wave(seed)
+    groups, relations = schools[0]
+    specs = disclosure.measure_specs(groups, ITEMS)
+    plain = disclosure.suppress(groups, relations, K, items=ITEMS)
+    published = disclosure.publish(groups, plain, K)
+    assert audit(published, relations, K, small=plain.small) == []
+    also, same = district_bound.links(top(groups), district, K, specs)
+    found = audit(published, relations, K, small=plain.small, also=also, same=same)
+    assert [(f.group, f.condition) for f in found] == [("school", "band")]
