@@ -371,10 +371,13 @@ def district_links(parts, keys, groups, k, bound_whole=False):
     made safe within the district bound."""
     also, same, hidden = [], [], []
     by_key = {g.key: g for g in groups}
-    now = district_bound.digest(by_key["district"]) if "district" in by_key else None
+    # A bounded part enters as its totals only against the district's totals it was
+    # bounded with; `bound_whole` matches none.
+    known = "district" in by_key and not bound_whole
+    now = district_bound.digest(by_key["district"]) if known else None
     for i, part in enumerate(parts, start=1):
         pub, key = part.published, keys[part.school_id]
-        if _robust(part, now) and not (bound_whole and "district_bound" in part.audit):
+        if _robust(part, now):
             label = f"exact:{part.school.public_id}"
             also.append((exact_unit(by_key[key], k, pub["measures"], label), []))
         else:
