@@ -38,6 +38,7 @@ whole-number grain of decimal answers (component scores are treated as continuou
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import NamedTuple
 
 from .audit_bands import _band_findings
 from .audit_family import _Family, _Program
@@ -55,11 +56,24 @@ from .audit_pool import Pool
 from .audit_sizes import _count_findings, _Counts, _witnesses
 from .audit_values import _value_findings
 
-__all__ = ["DEFAULT_BANDING", "AuditMemo", "Finding", "audit"]
+__all__ = ["DEFAULT_BANDING", "AuditMemo", "Finding", "View", "audit"]
+
+
+class View(NamedTuple):
+    """Another audit of the same publication (unit 0) with other units: `also` and
+    `same` as `audit` takes them, and `skip`, the groups of unit 0 whose cells this
+    view does not check (the audit they are checked in holds them). Each view must be
+    sound for the cells it checks: what it states about the respondents is at least
+    what everything published together states (a unit replaced by its true totals,
+    `analytics.snapshot.exact_unit`, states more), so a cell it finds safe is safe."""
+
+    also: tuple
+    same: tuple
+    skip: frozenset = frozenset()
 
 
 def audit(published, relations, k=None, *, also=(), same=(), values=True, small=None,
-          memo=None):
+          memo=None, skip=(), views=()):
     """Findings about everything published together (an empty list: safe to publish).
 
     `published` and `relations` are unit 0; `also` holds more (publication, relations)
@@ -73,13 +87,21 @@ def audit(published, relations, k=None, *, also=(), same=(), values=True, small=
     could be small is checked: safe, but stricter and slower. `values=False` checks (a)
     on the sizes alone. `memo` (an `audit_memo.AuditMemo`, for the repair rounds of
     `disclosure.suppress` only) reuses the findings of families whose programs are
-    unchanged since an earlier audit with it.
+    unchanged since an earlier audit with it. `skip`: groups of unit 0 whose cells are
+    not checked here; nor are those of a unit marked `"checked": False`, but for groups
+    that are also unit 0's. `views`: more audits of unit 0 (`View`), each with its own units,
+    whose findings are added (with a memo of its own, `AuditMemo.view`): a cell
+    checked in a view that is sound for it need not be audited with everything at once.
     """
     units = [(published, relations)] + [tuple(u) for u in also]
     findings = []
     for members in _linked_units(len(units), same):
-        model = _Model([units[i] for i in members], members, same, k, small)
+        model = _Model([units[i] for i in members], members, same, k, small, skip)
         findings += _audit_model(model, values, memo)
+    for j, view in enumerate(views):
+        findings += audit(published, relations, k, also=view.also, same=view.same,
+                          values=values, small=small, skip=view.skip,
+                          memo=None if memo is None else memo.view(j))
     return findings
 
 

@@ -59,7 +59,7 @@ def _band_findings(fams, counts):
 
 def _banded(fam):
     entries = {}
-    for name in fam.nodes:
+    for name in filter(fam.model.audited, fam.nodes):
         for key in fam.keys:
             for entry in fam.model.nodes[name].entries.get(key, []):
                 if entry.get("band") in ("top", "bottom") and "total" not in entry:

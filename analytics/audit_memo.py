@@ -39,6 +39,24 @@ class AuditMemo:
         # checks (`audit_values._cell_by_cell`): exact, so reused in `exact` mode too.
         self.lone, self.cells = {}, {}
         self.exact = False  # the closing audit: reuse only what was computed from the same inputs
+        self.views = {}  # view number -> its own memo (`analytics.audit.View`)
+
+    def view(self, j):
+        """The memo of the audit's view j: its programs are its own; it closes with
+        this one (`closing`)."""
+        if j not in self.views:
+            self.views[j] = AuditMemo()
+            self.views[j].exact = self.exact
+        return self.views[j]
+
+    def closing(self, exact):
+        """Enter (True) or leave the closing audit: witnesses found afresh, only results
+        computed from the same inputs reused; so for every view's memo."""
+        if exact:
+            self.witnesses = None
+        self.exact = exact
+        for memo in self.views.values():
+            memo.closing(exact)
 
     def get(self, store, key):
         return store.get(key)
@@ -83,7 +101,7 @@ def family_key(model, fam, counts_digest, alone=False):
         keys = model.families[linked]
         names = sorted(n for n, node in model.nodes.items() if linked in node.families)
         rows.append([(n, model.nodes[n].n, [model.nodes[n].entries.get(k) for k in keys],
-                      model.checked(n, keys), model.sure(n)) for n in names])
+                      model.checked(n, keys), model.sure(n), model.audited(n)) for n in names])
         scales.append([(k, model.specs[k]) for k in keys])
     return digest(fam, counts_digest, model.k, model.banding, model.relations, rows, scales)
 
@@ -139,11 +157,13 @@ def witnesses_key(witnesses):
     return digest(len(witnesses.found), *witnesses.found)
 
 
-def audit_digest(published, relations, k, also=(), same=(), small=()):
+def audit_digest(published, relations, k, also=(), same=(), small=(), views=()):
     """A digest of everything an audit is given: a decision whose `audited` equals the
     digest of what is about to be written passed a full audit (`AuditMemo.exact`) of exactly
-    that (`analytics.snapshot` audits again whatever else it writes)."""
+    that (`analytics.snapshot` audits again whatever else it writes), with its `views`
+    (`analytics.audit.View`)."""
     plain = {"published": published, "relations": relations, "k": k, "also": also,
-             "same": same, "small": sorted(map(repr, small or ()))}
+             "same": same, "small": sorted(map(repr, small or ())),
+             "views": [[v.also, v.same, sorted(v.skip)] for v in views]}
     text = jsontext.dumps(plain, sort_keys=True, default=repr)
     return hashlib.blake2b(text, digest_size=20).hexdigest()

@@ -88,7 +88,7 @@ class _Node:
 class _Model:
     """Groups (merged across units), relations, measure specs and families."""
 
-    def __init__(self, units, indices, same, k, small):
+    def __init__(self, units, indices, same, k, small, skip=()):
         self.k = int(k if k is not None else max(p.get("k", 10) for p, _ in units))
         self.small = None if small is None else {
             tuple(x) if isinstance(x, tuple | list) else x for x in small}
@@ -98,6 +98,10 @@ class _Model:
         for (pub, rels), i in zip(units, indices, strict=True):
             self._add_unit(pub, rels, lambda key, i=i: name(i, key))
         self.own = {name(0, key) for key in units[0][0]["groups"]} if indices[0] == 0 else set()
+        self.skip = {name(0, key) for key in skip} if indices[0] == 0 else set()
+        for (pub, _), i in zip(units, indices, strict=True):
+            if i and pub.get("checked") is False:  # another audit checks its cells
+                self.skip |= {name(i, key) for key in pub["groups"]} - self.own
         for (pub, _), i in zip(units, indices, strict=True):
             if i and self.small is not None and pub.get("small") is not None:
                 self._own_small(pub, lambda key, i=i: name(i, key))
@@ -153,9 +157,18 @@ class _Model:
 
     def checked(self, name, keys=()):
         """Whether a hidden cell is checked: named in `small`, or `small` not given, or
-        it belongs to another unit (whose small cells `small` does not name)."""
+        it belongs to another unit (whose small cells `small` does not name); never
+        one of a group in `skip`."""
+        if name in self.skip:
+            return False
         return (self.small is None or name not in self.own or name in self.small
                 or any((name, key) in self.small for key in keys))
+
+    def audited(self, name):
+        """Whether any condition is checked for the group's cells ((b') and its bands
+        included): not in `skip`, a group another audit of the same publication checks
+        (`audit.View`)."""
+        return name not in self.skip
 
     def sure(self, name):
         """Whether a checked cell is known to be small (else "proven large" exempts it)."""

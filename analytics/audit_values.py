@@ -35,8 +35,8 @@ def _value_findings(fam, witnesses, store=None):
             out += [_value_finding(fam, c, key, ranges[c].get(key)) for key in fam.keys
                     if not _wide(fam, key, ranges[c].get(key))]
     passed = set(strict) - set(failing)
-    return out + _unanimous(fam, [c for c in fam.hidden_cells
-                                  if c not in passed and c not in small], witnesses)
+    return out + _unanimous(fam, [c for c in fam.hidden_cells if c not in passed
+                                  and c not in small and fam.model.audited(c)], witnesses)
 
 
 def _unanimous(fam, cells, witnesses):

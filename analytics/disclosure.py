@@ -293,7 +293,7 @@ def _check_relation(by, parent, kids):
 
 
 def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=(),
-             specs=None, patience=None):
+             specs=None, patience=None, views=()):
     """Decide what to hide so that the publication passes the audit.
 
     Primary cells first, then the line rules (in every relation the hidden children
@@ -311,7 +311,8 @@ def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=()
     measure) pairs to hide from the start, because another publication of the same
     respondents hides them. `specs` is `measure_specs(groups, items)` when the caller
     has it already. `patience`: give up once a finding has stayed that many repairs
-    (`Repair.stuck`), for a caller with another way to publish.
+    (`Repair.stuck`), for a caller with another way to publish. `views`: further
+    audits of the publication with other units (`audit.View`), each run every round.
     """
     by = _check_input(groups, relations, k)
     specs = measure_specs(groups, items) if specs is None else specs
@@ -323,7 +324,8 @@ def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=()
     for rounds in itertools.count(1):
         state.complete()
         started = time.perf_counter()
-        findings = _audit_round(state, groups, relations, k, also, same, counts_done, memo)
+        findings = _audit_round(state, groups, relations, (k, also, same, views),
+                                counts_done, memo)
         state.decision.audit_seconds += time.perf_counter() - started
         if not findings and not counts_done:
             counts_done = True
@@ -336,21 +338,25 @@ def suppress(groups, relations, k=10, *, items=None, also=(), same=(), hidden=()
             raise RuntimeError(f"cannot make the publication safe: {findings[0]}")
 
 
-def _audit_round(state, groups, relations, k, also, same, values, memo):
+def _audit_round(state, groups, relations, given, values, memo):
     """One round's audit (sizes only until they pass, then everything) with the memo;
     when it finds nothing, a full audit with the memo in exact mode (fresh witnesses,
     only results computed from the same inputs reused: `audit_memo`), since the rounds
-    keep their witnesses (`audit_sizes._kept`). What passes that is marked with its digest."""
+    keep their witnesses (`audit_sizes._kept`). What passes that is marked with its
+    digest. `given`: k, also, same and views, as `suppress` takes them."""
+    k, also, same, views = given
     published, small = publish(groups, state.decision, k), state.decision.small
     findings = audit(published, relations, k, also=also, same=same, values=values,
-                     small=small, memo=memo)
+                     small=small, memo=memo, views=views)
     if findings or not values:
         return findings
-    memo.witnesses, memo.exact = None, True
-    findings = audit(published, relations, k, also=also, same=same, small=small, memo=memo)
-    memo.exact = False
+    memo.closing(True)
+    findings = audit(published, relations, k, also=also, same=same, small=small, memo=memo,
+                     views=views)
+    memo.closing(False)
     if not findings:
-        state.decision.audited = audit_digest(published, relations, k, also, same, small)
+        state.decision.audited = audit_digest(published, relations, k, also, same, small,
+                                              views)
     return findings
 
 

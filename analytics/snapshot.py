@@ -23,6 +23,7 @@ from django.utils import timezone
 from surveys.models import ClassGroup
 
 from . import aggregation, disclosure, district_bound, jsontext
+from .audit import View
 from .audit import audit as run_audit
 
 
@@ -287,15 +288,17 @@ def build_part(inp, progress=lambda pct, step: None):
                  [[p, list(kids)] for p, kids in relations])
 
 
-def gate(published, relations, k, decision, also=(), same=()):
+def gate(published, relations, k, decision, also=(), same=(), views=()):
     """The audit that refuses a snapshot, whatever produced the decision: `suppress`
     ends with a full audit (`AuditMemo.exact`: what an audit without a memo finds) of
     what it decided, and records its digest; a publication with that digest passed
-    exactly this audit, and any other is audited here, in full."""
+    exactly this audit, and any other is audited here, in full; with its `views`
+    (`split_whole`)."""
     if decision.audited and decision.audited == disclosure.audit_digest(
-            published, relations, k, also, same, decision.small):
+            published, relations, k, also, same, decision.small, views):
         return []
-    return run_audit(published, relations, k, small=decision.small, also=also, same=same)
+    return run_audit(published, relations, k, small=decision.small, also=also, same=same,
+                     views=views)
 
 
 class _Clock:
@@ -409,18 +412,61 @@ def district_groups(spec, totals, keys):
     return groups, sums
 
 
+# The groups that parts entering the district's audit whole may hold together before
+# that audit is split (`split_whole`): two parts of small primary schools (35 to 41
+# groups each) took 28 s at once, three (115 groups) 470 s at once and 106 s split
+# (docs/performance.md, "The district's audit split by part").
+SPLIT_GROUPS = 100
+
+
+def split_whole(also, same, groups, k, most=SPLIT_GROUPS):
+    """The district's audit split so that its cost grows with the parts that enter it
+    whole, not with their square (every cell of every such part checked over one
+    program holding them all). Each such part whose school's row holds no small cell
+    is checked in a view of its own (`audit.View`): the district's publication, the
+    part whole and every other school as its true totals (`exact_unit`: the most
+    anything can tell about them), checking the part's cells and its school's row.
+    Sound, as each view states at least what everything published together does;
+    stricter, as a cell only another school's uncertainty protects counts as
+    unprotected (hiding the district row's value always settles it). The main audit
+    keeps such parts whole, for the district's own cells, but leaves their cells to
+    their views (`"checked": False`). Returns (also, views): unchanged, with none,
+    unless two or more parts would be split off holding more than `most` groups."""
+    by_key, rows = {g.key: g for g in groups}, {i: key for (_, key), (i, _) in same}
+    alone = [i for i, key in rows.items() if not also[i - 1][0].get("hypothetical")
+             and by_key[key].n >= k and all(m.n >= k for m in by_key[key].measures.values())]
+    if len(alone) < 2 or sum(len(also[i - 1][0]["groups"]) for i in alone) <= most:
+        return also, ()
+    exact = {i: also[i - 1] if also[i - 1][0].get("hypothetical") else (exact_unit(
+        by_key[key], k, also[i - 1][0]["measures"], f"exact:{key.split(':', 1)[1]}"), [])
+        for i, key in rows.items()}
+    views = []
+    for i in alone:
+        order = [i] + [j for j in sorted(rows) if j != i]
+        views.append(View(
+            tuple(also[i - 1] if j == i else exact[j] for j in order),
+            tuple(((0, rows[j]), (n, "school")) for n, j in enumerate(order, start=1)),
+            frozenset(by_key) - {rows[i]}))
+    main = [(dict(pub, checked=False), rels) if i in alone else (pub, rels)
+            for i, (pub, rels) in enumerate(also, start=1)]
+    return main, tuple(views)
+
+
 def _suppress_district(parts, keys, groups, relations, k, items):
     """The district level's decision and the links it was audited with. A part made
     safe within the district bound (`district_bound`) enters as its true totals first;
     those state the district row exactly when every school is such a part, so a
     district cell that must be hidden could not be: then such parts enter whole, as
-    they did before they could be bounded. Returns (decision, also, same)."""
+    they did before they could be bounded. Parts entering whole are audited apart
+    (`split_whole`). Returns (decision, also, same, views)."""
     bounded = any("district_bound" in p.audit for p in parts)
     for whole in (False, True) if bounded else (False,):
         also, same, hidden = district_links(parts, keys, groups, k, bound_whole=whole)
+        also, views = split_whole(also, same, groups, k, SPLIT_GROUPS)
         try:
-            return disclosure.suppress(groups, relations, k, items=items, also=also,
-                                       same=same, hidden=hidden), also, same
+            return disclosure.suppress(
+                groups, relations, k, items=items, also=also, same=same, hidden=hidden,
+                views=views), also, same, views
         except RuntimeError as err:
             failure = err
     raise DisclosureAuditFailed(f"district level: {failure}") from None
@@ -439,11 +485,11 @@ def build_district(wave, parts, previous=None, progress=lambda pct, step: None):
     groups, sums = district_groups(spec, totals, keys)
     relations = [("district", sorted(keys.values()))] if keys else []
     progress(88, "suppressing the district level")
-    decision, also, same = _suppress_district(parts, keys, groups, relations, k, items)
+    decision, also, same, views = _suppress_district(parts, keys, groups, relations, k, items)
     clock.lap("suppress")
     published = _plain(disclosure.publish(groups, decision, k))
     progress(92, "auditing the district level")
-    findings = gate(published, relations, k, decision, also, same)
+    findings = gate(published, relations, k, decision, also, same, views)
     clock.lap("audit")
     if findings:
         raise DisclosureAuditFailed("district level: "
@@ -453,12 +499,12 @@ def build_district(wave, parts, previous=None, progress=lambda pct, step: None):
     # snapshot (district level and every part) can be audited again later.
     data = present_district(wave, spec, published, spreads, parts, previous, k)
     clock.lap("present")
-    # How many parts its audit took whole (the rest as their true totals): what its
-    # cost grows with.
+    # How many parts its audit took whole (the rest as their true totals), and how many
+    # of those apart (`split_whole`): what its cost grows with.
     report = dict(_report(k, decision), published=published, small=_small(decision),
                   relations=[[p, list(kids)] for p, kids in relations],
-                  seconds=clock.done(decision),
-                  parts_whole=sum(not unit.get("hypothetical") for unit, _ in also))
+                  seconds=clock.done(decision), parts_apart=len(views),
+                  parts_whole=sum(not u.get("hypothetical") for u, _ in also))
     return data, report
 
 

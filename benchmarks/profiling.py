@@ -229,6 +229,38 @@ def school_audit_costs(wave):
     return "\n".join(lines)
 
 
+def district_level_costs(wave):
+    """The district level of a generated wave published before (benchmarks/publish.py
+    --district-only, with --reuse), over its latest snapshot's parts, built in this
+    process twice: with the parts that enter whole audited all at once (the baseline,
+    `snapshot.SPLIT_GROUPS` out of reach) and each apart (`snapshot.split_whole`). CPU and
+    wall seconds, parts whole and apart, measures hidden, and the ratio."""
+    from analytics import snapshot
+    from analytics.models import Snapshot
+    from analytics.publishing import previous_document
+
+    latest = Snapshot.objects.filter(wave=wave).order_by("-version").first()
+    if latest is None:
+        raise BenchError("--district-only: publish the wave first (run without it, --reuse)")
+    parts = sorted(latest.parts.select_related("school"), key=lambda p: p.school.name)
+    lines, cpu = ["district level    cpu s  wall s  parts whole / apart  hidden groups / "
+                  "measures"], {}
+    split = snapshot.SPLIT_GROUPS
+    for label, most in (("all at once", 10**9), ("each apart", split)):
+        snapshot.SPLIT_GROUPS = most
+        wall, started = time.perf_counter(), time.process_time()
+        try:
+            _, report = snapshot.build_district(wave, parts, previous_document(wave))
+        finally:
+            snapshot.SPLIT_GROUPS = split
+        cpu[label], wall = time.process_time() - started, time.perf_counter() - wall
+        lines.append(f"{label:<15} {cpu[label]:7.1f}  {wall:6.1f}  {report['parts_whole']:5d} / "
+                     f"{report.get('parts_apart', 0)}  {report['hidden_groups']} / "
+                     f"{report['hidden_measures']}")
+    lines.append(f"each apart / all at once (CPU): {cpu['each apart'] / cpu['all at once']:.2f}x")
+    return "\n".join(lines)
+
+
 def _class_cells(groups, decision, cells, hidden):
     """Count the measures of shown classes by kind (item mean, % favorable, option
     share, component) and how many of them the decision hides."""

@@ -3,7 +3,7 @@ workers, against the floor of one SQL query computing the same groupings.
 
     .venv/bin/python benchmarks/publish.py [--schools 500] [--responses 1000000]
         [--classes 30] [--workers 1,2] [--queue history|guess|both] [--gets 200]
-        [--reuse] [--audit-only]
+        [--reuse] [--audit-only] [--district-only]
         [--steps] [--gets-only] [--cache-url redis://127.0.0.1:6379/N]
 
 What it does (docs/performance.md, "Publishing"):
@@ -35,6 +35,10 @@ What it does (docs/performance.md, "Publishing"):
 --gets-only (with --reuse) replaces steps 2-3: the GETs of the wave as last published.
 --audit-only replaces steps 2-4: each school's suppression (each attempt the part makes)
 and audit gate, timed in this process (benchmarks/profiling.py `school_audit_costs`).
+--district-only (with --reuse, after a run without it) replaces steps 2-4: the district
+level over the last snapshot's parts, built in this process with the parts that enter
+it whole audited all at once and each apart (benchmarks/profiling.py
+`district_level_costs`).
 --steps replaces steps 3-4: each step of each school's part timed in this process, ms per
 school, the audit apart, against the floor's share of one school
 (benchmarks/publish_steps.py).
@@ -78,6 +82,9 @@ def parse_args(argv=None):
     p.add_argument("--reuse", action="store_true", help="keep the generated database")
     p.add_argument("--audit-only", action="store_true",
                    help="only time each school's suppression and audit gate, in this process")
+    p.add_argument("--district-only", action="store_true",
+                   help="with --reuse: only time the district level over the last "
+                   "snapshot's parts, its whole parts audited at once and apart")
     p.add_argument("--steps", action="store_true",
                    help="time each step of each school's part in this process (ms per "
                    "school, the audit apart) against the floor")
@@ -383,6 +390,11 @@ def main(argv=None):
         from benchmarks.profiling import school_audit_costs
 
         print(school_audit_costs(wave))
+        return 0
+    if args.district_only:
+        from benchmarks.profiling import district_level_costs
+
+        print(district_level_costs(wave))
         return 0
     if args.gets_only:
         return 0 if report_dashboard(dashboard(wave, args.gets)) else 1

@@ -272,6 +272,21 @@ def test_a_district_hides_its_component_score_when_with_its_schools_it_pins_an_i
     assert whole_audit(snap, wave) == []
 
 
+def test_parts_entering_whole_checked_each_in_a_view_of_their_own_leak_nothing(
+        world, monkeypatch):
+    """The same two parts, the district's audit split by part however small they are
+    (`snapshot.split_whole`): each part's cells checked beside the other school's true
+    totals, the district's own cells with both parts whole; everything published,
+    audited together, leaks nothing."""
+    monkeypatch.setattr(district_bound, "links", lambda *args: None)
+    monkeypatch.setattr(build, "SPLIT_GROUPS", 0)
+    wave = closed_alike_district_wave(world)
+    publish(wave.id)
+    snap = latest_snapshot(wave)
+    assert snap.audit["parts_whole"] == 2 and snap.audit["parts_apart"] == 2
+    assert whole_audit(snap, wave) == []
+
+
 def whole_audit(snap, wave):
     """The district's publication audited with every part whole: what anyone holds."""
     parts = list(SnapshotPart.objects.filter(wave=wave).select_related("school"))
