@@ -41,6 +41,9 @@ STEP_TEMPLATES = (SCHOOLS_DONE, MINUTES_LEFT, HOURS_LEFT)
 LOST = gettext_noop("Taken as lost: it had not ended a day after it was asked for.")
 REFUSED = gettext_noop("The disclosure audit refused this snapshot: %(reason)s")
 STOPPED = gettext_noop("Publishing stopped (%(error)s): %(detail)s")
+TIMED_OUT = gettext_noop("Publishing took longer than its time limit and was stopped, so "
+                         "nothing was published. Publishing again reuses the schools "
+                         "already done.")
 
 
 def time_left(seconds):
@@ -85,7 +88,7 @@ def page_strings():
             "with_step": gettext(WITH_STEP), "statuses": statuses(),
             "steps": {step: gettext(step) for step in STEPS},
             "templates": [[t, gettext(t)] for t in STEP_TEMPLATES],
-            "errors": [[e, gettext(e)] for e in (LOST, REFUSED, STOPPED)]}
+            "errors": [[e, gettext(e)] for e in (LOST, REFUSED, STOPPED, TIMED_OUT)]}
 
 
 class PublishRun(PublicIdModel):

@@ -19,6 +19,7 @@ import hashlib
 import json
 from collections import defaultdict
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone, translation
@@ -36,6 +37,7 @@ from .models import (
     REFUSED,
     SCHOOLS_DONE,
     STOPPED,
+    TIMED_OUT,
     PublishRun,
     Snapshot,
     SnapshotPart,
@@ -217,6 +219,8 @@ def _failure_message(err):
     """Recorded in English, whoever's request ran the task: PublishRun.shown translates."""
     if isinstance(err, DisclosureAuditFailed):
         return REFUSED % {"reason": err}
+    if isinstance(err, SoftTimeLimitExceeded):  # a task's soft_time_limit (analytics.tasks)
+        return TIMED_OUT
     return STOPPED % {"error": type(err).__name__, "detail": err}
 
 

@@ -5,10 +5,11 @@ is not published by that run: it stays open, and the run says why."""
 from datetime import date, timedelta
 
 import pytest
-from django.utils import timezone
+from celery.exceptions import SoftTimeLimitExceeded
+from django.utils import timezone, translation
 
 from analytics import publishing
-from analytics.models import PublishRun, Snapshot
+from analytics.models import TIMED_OUT, PublishRun, Snapshot, page_strings
 from analytics.publishing import request_publish, start
 from surveys import services
 from surveys.services import ServiceError
@@ -156,3 +157,23 @@ def test_a_school_series_part_records_its_steps_on_the_run(world, closed, monkey
     assert steps[:3] == ["suppressing", "auditing", "writing"]
     run.refresh_from_db()
     assert (run.progress, run.step) == (85, "schools: 1 of 1 done")
+
+
+def test_a_run_stopped_by_its_time_limit_says_so_in_the_readers_language(
+        world, closed, monkeypatch):
+    """A task past its soft time limit (analytics.tasks) fails the run with words a
+    leader can act on, not the exception's name."""
+    def too_long(*args, **kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(publishing.build, "build_part", too_long)
+    run_id = publishing.new_run(closed.id)
+    with pytest.raises(SoftTimeLimitExceeded):
+        publishing.publish(closed.id, run_id)
+    run = PublishRun.objects.get(pk=run_id)
+    assert run.status == "failed" and run.error == TIMED_OUT
+    assert not Snapshot.objects.filter(wave=closed).exists()
+    assert run.shown["text"] == f"Publishing failed: {TIMED_OUT}"
+    with translation.override("es"):
+        assert "tardó más que su tiempo límite" in run.shown["text"]
+        assert [TIMED_OUT, run.shown["text"].split(": ", 1)[1]] in page_strings()["errors"]
