@@ -180,9 +180,15 @@ def exact_school(groups, k, spec_measures):
     school row hides such an item (the price of a district level that needs only the
     school's totals, `district_links`)."""
     top = next((g for g in groups if g.key == "school"), None)
-    if top is None or top.n < k or any(m.n < k for m in top.measures.values()):
+    if top is None or small_row(top, k):
         return None
     return [(exact_unit(top, k, spec_measures), [])], [((0, "school"), (1, "school"))]
+
+
+def small_row(group, k):
+    """Whether a school's row holds a small cell: fewer than k students, or a measure
+    with fewer than k answers (protected at the district level, not by its part)."""
+    return group.n < k or any(m.n < k for m in group.measures.values())
 
 
 def exact_unit(group, k, spec_measures, label="exact"):
@@ -433,8 +439,8 @@ def split_whole(also, same, groups, k, most=SPLIT_GROUPS):
     their views (`"checked": False`). Returns (also, views): unchanged, with none,
     unless two or more parts would be split off holding more than `most` groups."""
     by_key, rows = {g.key: g for g in groups}, {i: key for (_, key), (i, _) in same}
-    alone = [i for i, key in rows.items() if not also[i - 1][0].get("hypothetical")
-             and by_key[key].n >= k and all(m.n >= k for m in by_key[key].measures.values())]
+    alone = [i for i, key in rows.items()
+             if not also[i - 1][0].get("hypothetical") and not small_row(by_key[key], k)]
     if len(alone) < 2 or sum(len(also[i - 1][0]["groups"]) for i in alone) <= most:
         return also, ()
     exact = {i: also[i - 1] if also[i - 1][0].get("hypothetical") else (exact_unit(

@@ -255,7 +255,7 @@ def district_level_costs(wave):
             snapshot.SPLIT_GROUPS = split
         cpu[label], wall = time.process_time() - started, time.perf_counter() - wall
         lines.append(f"{label:<15} {cpu[label]:7.1f}  {wall:6.1f}  {report['parts_whole']:5d} / "
-                     f"{report.get('parts_apart', 0)}  {report['hidden_groups']} / "
+                     f"{report['parts_apart']}  {report['hidden_groups']} / "
                      f"{report['hidden_measures']}")
     lines.append(f"each apart / all at once (CPU): {cpu['each apart'] / cpu['all at once']:.2f}x")
     return "\n".join(lines)
