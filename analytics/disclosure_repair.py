@@ -28,16 +28,21 @@ class Repair:
     def repair(self, findings):
         """One repair per family (and one per count finding's relations, one per group
         for a pinned band) each round: one hidden cell often settles many findings of
-        its family."""
-        progress, seen = False, set()
+        its family. A finding in a group of another publication (the last resort's)
+        waits a round when its family was repaired in this one: else the last resort
+        would hide a linked family (the component score) before the audit has seen
+        whether this round's cell settles it, and which finding came first (an order
+        that follows the groups' random public ids) would decide what is hidden."""
+        progress, seen, repaired = False, set(), set()
         for finding in findings:
-            topic = self._fam(finding.measure) if finding.measure else None
-            if finding.condition == "band":
-                topic = (topic, finding.group)
+            fam = self._fam(finding.measure) if finding.measure else None
+            topic = (fam, finding.group) if finding.condition == "band" else fam
             if topic is not None and topic in seen:
                 continue
             seen.add(topic)
             if finding.group not in self.by:
+                if fam is not None and fam in repaired:
+                    continue
                 progress |= self._fallback(finding)
             elif finding.condition == "count":
                 progress |= self._near_group(finding)
@@ -45,6 +50,7 @@ class Repair:
                 progress |= self._open_band(finding)
             else:
                 progress |= self._near_cell(finding)
+            repaired.add(fam)
         return progress or any(self._fallback(f) for f in findings)
 
     def _near_group(self, finding):
