@@ -2,16 +2,18 @@
 
 Publishing fans out: `publish_wave` starts the run and enqueues one `publish_school`
 per school (a group, spread over every worker); the task that completes the run's set
-of parts enqueues `publish_finish`, which builds the district level and writes the
-snapshot. The completion is decided under a row lock on the run (analytics.publishing),
-so the wave level is enqueued once, and no result backend is needed. Every task is
-acknowledged late: a task whose worker dies is delivered again, and finds the parts
-already written by their fingerprints.
+of parts enqueues `publish_finish`, which builds the district level, writes the
+snapshot and enqueues `warm_pages` (the wave's dashboard and its district's page
+rendered into the page cache: analytics.warming). The completion is decided under a
+row lock on the run (analytics.publishing), so the wave level is enqueued once, and no
+result backend is needed. The publishing tasks are acknowledged late: a task whose
+worker dies is delivered again, and finds the parts already written by their
+fingerprints.
 """
 
 from celery import group, shared_task
 
-from . import publishing
+from . import publishing, warming
 
 LIMITS = {"acks_late": True, "reject_on_worker_lost": True}
 
@@ -38,7 +40,15 @@ def publish_school(wave_id, run_id, school_id):
 @shared_task(**LIMITS, soft_time_limit=1800, time_limit=2000)
 def publish_finish(wave_id, run_id):
     snapshot = publishing.finish(wave_id, run_id)
+    warm_pages.delay(snapshot.pk)
     return {"wave_id": wave_id, "snapshot_version": snapshot.version}
+
+
+@shared_task(soft_time_limit=300, time_limit=360)
+def warm_pages(snapshot_id):
+    """The published wave's slowest pages rendered into the page cache (analytics.warming):
+    not acknowledged late, since a lost warming only leaves a page to its first request."""
+    return {"snapshot_id": snapshot_id, "pages": warming.warm_pages(snapshot_id)}
 
 
 @shared_task(soft_time_limit=120, time_limit=180)

@@ -198,13 +198,20 @@ def dashboard_context(wave, snapshot, data, part_school, scope, wanted, trend_id
 
 
 def dashboard_page(request, wave, snapshot):
-    """{title, body} of a wave's dashboard for this user: from the page cache, else
-    rendered from the snapshot and kept (analytics/dashboard_cache.py). A ?group= that
-    is not a group the user may see is rendered (as the school's answers) but not kept,
-    so made-up values cannot fill the cache."""
+    """{title, body} of a wave's dashboard for this user (`dashboard_body`)."""
     school, part = wave_school(request, wave)
     scope = viewer_scope(request.user, wave, school)
-    wanted = request.GET.get("group", "")[:200]
+    page = dashboard_body(wave, snapshot, school, part, scope, request.GET.get("group", ""))
+    return {"title": page["title"], "body": mark_safe(page["body"])}
+
+
+def dashboard_body(wave, snapshot, school, part, scope, wanted=""):
+    """{title, body} of a wave's dashboard for a viewer who sees `scope` of `school`'s
+    document (`wave_school`, `viewer_scope`): from the page cache, else rendered from
+    the snapshot and kept (analytics/dashboard_cache.py). A ?group= that is not a group
+    the viewer may see is rendered (as the school's answers) but not kept, so made-up
+    values cannot fill the cache. No request: `analytics.warming` renders it too."""
+    wanted = wanted[:200]
     trend_ids = dashboards.series_snapshot_ids(wave) if scope is None else []
     key = dashboard_cache.page_key(snapshot, school, scope, wanted, trend_ids)
     page = dashboard_cache.read(key)
@@ -215,7 +222,7 @@ def dashboard_page(request, wave, snapshot):
                 "body": render_to_string("analytics/_dashboard.html", context)}
         if not wanted or (context["focus"] or {}).get("key") == wanted:
             dashboard_cache.store(key, page)
-    return {"title": page["title"], "body": mark_safe(page["body"])}
+    return page
 
 
 @login_required
@@ -231,9 +238,17 @@ def wave_dashboard(request, public_id):
 
 @login_required
 def district_dashboard(request, public_id):
-    """Every school side by side: the body from the page cache, else rendered from the
-    snapshots' summaries and kept (analytics/district_tables.py)."""
+    """Every school side by side (`district_body`)."""
     district = access.get_district_for_user(request.user, public_id, VIEW_DISTRICT)
+    return render(request, "district/dashboard.html", {
+        "district": district, "k": district.min_cell_size,
+        "body": mark_safe(district_body(district))})
+
+
+def district_body(district):
+    """The district page's body: from the page cache, else rendered from the snapshots'
+    summaries and kept (analytics/district_tables.py). No request:
+    `analytics.warming` renders it too."""
     shown = district_tables.newest(district)
     schools = list(district.schools.order_by("name").values_list("id", "name"))
     key = dashboard_cache.district_key(district, shown, schools)
@@ -247,8 +262,7 @@ def district_dashboard(request, public_id):
             "charts": {"district": district_tables.chart_data(tables)},
             "chart_strings": dashboards.chart_strings()})
         dashboard_cache.store(key, body)
-    return render(request, "district/dashboard.html", {
-        "district": district, "k": district.min_cell_size, "body": mark_safe(body)})
+    return body
 
 
 @login_required

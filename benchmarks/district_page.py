@@ -11,8 +11,11 @@ its --reuse). In a transaction rolled back at the end, the wave's published part
 copied to new schools of its district until the snapshot lists --copies parts (each a
 real part's documents, under another school), so the page shows --copies rows without
 publishing that many schools. Then --gets GETs of the page (p50 / p95, its queries),
-as served (its body from the page cache) and with the cache emptied before each,
-and --repeat times each of the two ways of reading the rows, alternately (median ms).
+as served (its body from the page cache) and with the cache emptied before each;
+the first GETs of the district page and the district level's dashboard after
+publishing, with the pages warmed by the worker (analytics/warming.py) and without
+(the baseline), and the warming's own time; and --repeat times each of the two ways
+of reading the rows, alternately (median ms).
 docs/performance.md, "The district page".
 """
 
@@ -43,6 +46,7 @@ def main(argv=None):
         timed = district_level(wave, ours.gets)
         print(f"the district level's dashboard, {snapshot.parts.count()} school rows: "
               + publish.gets_line(timed))
+        _first_gets(wave, snapshot, ours.gets)
         _reads(snapshot, repeat)
         transaction.set_rollback(True)
     return 0
@@ -88,6 +92,47 @@ def district_level(wave, gets):
     user = publish.bench_user("bench.district", role="district_admin",
                               district=wave.series.district)
     return publish.page_timings(user, f"/waves/{wave.public_id}/dashboard/", gets)
+
+
+def _first_gets(wave, snapshot, gets):
+    """The first GET of the district page and of the district level's dashboard after
+    publishing: rendered by that GET (the baseline, as before warming) against warmed
+    by the worker (`analytics.warming.warm_pages`, which `publish_finish` enqueues),
+    the cache emptied before each of `gets` rounds; and the warming's own time."""
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.test import Client
+
+    from analytics import warming
+
+    district = wave.series.district
+    client = Client()
+    client.force_login(publish.bench_user("bench.district", role="district_admin",
+                                          district=district))
+    urls = [f"/districts/{district.public_id}/results/", f"/waves/{wave.public_id}/dashboard/"]
+    cold, warm, warming_ms = [], [], []
+    for _ in range(gets):
+        cache.clear()
+        cold.append(_both(client, urls))
+        cache.clear()
+        started = time.perf_counter()
+        warming.warm_pages(snapshot.pk)
+        warming_ms.append(1000 * (time.perf_counter() - started))
+        warm.append(_both(client, urls))
+    p95 = [statistics.quantiles(t, n=20)[-1] if len(t) > 1 else t[0] for t in (cold, warm)]
+    print(f"first GETs after publishing (both pages): rendered by the GET (baseline) p50 "
+          f"{statistics.median(cold):.1f} ms, p95 {p95[0]:.1f} ms; warmed p50 "
+          f"{statistics.median(warm):.1f} ms, p95 {p95[1]:.1f} ms: {p95[0] / p95[1]:.1f}x "
+          f"faster at p95; the warming (both pages, {len(settings.LANGUAGES)} "
+          f"languages) {statistics.median(warming_ms):.1f} ms in the worker")
+
+
+def _both(client, urls):
+    started = time.perf_counter()
+    for url in urls:
+        if (status := client.get(url).status_code) != 200:
+            raise BenchError(f"{url} answered {status}")
+    return 1000 * (time.perf_counter() - started)
 
 
 def _reads(snapshot, repeat):
