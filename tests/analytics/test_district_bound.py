@@ -114,14 +114,20 @@ def part_of(groups, relations, district, school_id):
             decision = attempt(groups, relations, links)
         except RuntimeError:
             continue
-        report = {"robust_top": links is not None, "small": sorted(
-            decision.small, key=lambda c: (c,) if isinstance(c, str) else c)}
-        if bound is not None:
-            report["district_bound"] = bound
-        return SimpleNamespace(published=disclosure.publish(groups, decision, K), audit=report,
-                               relations=relations, school_id=school_id,
-                               school=SimpleNamespace(public_id=f"S{school_id}"))
+        return stored(groups, relations, decision, school_id, links is not None, bound)
     raise AssertionError("no attempt succeeded")
+
+
+def stored(groups, relations, decision, school_id, robust, bound=None):
+    """A part as the district level reads it (`SnapshotPart`'s published, audit and
+    relations), of school `S<school_id>`."""
+    report = {"robust_top": robust, "small": sorted(
+        decision.small, key=lambda c: (c,) if isinstance(c, str) else c)}
+    if bound is not None:
+        report["district_bound"] = bound
+    return SimpleNamespace(published=disclosure.publish(groups, decision, K), audit=report,
+                           relations=relations, school_id=school_id,
+                           school=SimpleNamespace(public_id=f"S{school_id}"))
 
 
 def district_level(schools, district):

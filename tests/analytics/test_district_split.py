@@ -5,7 +5,6 @@ that its cost grows with such parts, not with their square. The whole, audited
 together (the district's publication and every part whole), still leaks nothing."""
 
 import random
-from types import SimpleNamespace
 
 import pytest
 
@@ -14,18 +13,21 @@ from analytics.audit import View, audit
 from analytics.disclosure import Group
 from analytics.snapshot import SPLIT_GROUPS, district_links, split_whole
 from tests.analytics.test_disclosure import ITEMS, K, build
-from tests.analytics.test_district_bound import DIMS, district_of, part_of, school_people, top
+from tests.analytics.test_district_bound import (
+    DIMS,
+    district_of,
+    part_of,
+    school_people,
+    stored,
+    top,
+)
 
 
 def plain_part(groups, relations, school_id):
     """A part made without a thought for the district level (robust_top False): the
     part of a school neither attempt could protect."""
     decision = disclosure.suppress(groups, relations, K, items=ITEMS)
-    return SimpleNamespace(
-        published=disclosure.publish(groups, decision, K), relations=relations,
-        audit={"robust_top": False, "small": sorted(
-            decision.small, key=lambda c: (c,) if isinstance(c, str) else c)},
-        school_id=school_id, school=SimpleNamespace(public_id=f"S{school_id}"))
+    return stored(groups, relations, decision, school_id, robust=False)
 
 
 def district(seed, plain=3, large=True):
