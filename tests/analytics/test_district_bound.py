@@ -13,7 +13,7 @@ import pytest
 from analytics import disclosure, district_bound
 from analytics.audit import audit
 from analytics.disclosure import Group, Measure
-from analytics.snapshot import district_links, exact_school
+from analytics.snapshot import EXACT_FIRST_FROM, attempts, district_links, exact_school
 from tests.analytics.test_disclosure import ITEMS, K, Student, build
 
 DIMS = ("class", "year", "gender", "cross")
@@ -102,14 +102,25 @@ def test_a_part_exact_totals_cannot_protect_is_protected_within_the_district_bou
                  same=links[1]) == []
 
 
-def part_of(groups, relations, district, school_id):
-    """A part as `snapshot._suppress_part` makes it: exact totals, else the district
-    bound, else none."""
+def tried(groups, district):
     specs = disclosure.measure_specs(groups, ITEMS)
-    exact = exact_school(groups, K, specs)
-    tries = [(exact, None), (district_bound.links(top(groups), district, K, specs),
-                             district_bound.digest(district)), (None, None)]
-    for links, bound in tries if exact is not None else [(None, None)]:
+    return ["none" if links is None else "bound" if bound else "exact"
+            for links, bound in attempts(groups, K, specs, lambda: district)]
+
+
+def test_a_small_school_tries_the_bound_only_and_a_large_one_its_exact_totals_first():
+    schools, district = wave(4)
+    assert top(schools[0][0]).n < EXACT_FIRST_FROM <= top(schools[2][0]).n
+    assert tried(schools[0][0], district) == ["bound", "none"]
+    assert tried(schools[2][0], district) == ["exact", "bound", "none"]
+    small_cell = build(school_people(random.Random(1), 8), dims=DIMS, n_items=2)[0]
+    assert tried(small_cell, district) == ["none"]  # fewer than k: the district's to protect
+
+
+def part_of(groups, relations, district, school_id):
+    """A part as `snapshot._suppress_part` makes it, trying `snapshot.attempts` in turn."""
+    specs = disclosure.measure_specs(groups, ITEMS)
+    for links, bound in attempts(groups, K, specs, lambda: district):
         try:
             decision = attempt(groups, relations, links)
         except RuntimeError:
