@@ -80,8 +80,11 @@ def district_wave(world):
 
 def building_second_part(conn, wave_id):
     """The worker's backend pid while it computes the wave's second part: one part is
-    stored, and its connection has been idle for 0.2 s after the part's fingerprint
-    lookup (the last query before suppression and audit)."""
+    stored, and its connection has been idle for 0.2 s after the last query before
+    suppression and audit: the part's fingerprint lookup, or, in a school smaller than
+    `snapshot.EXACT_FIRST_FROM` (Lakeside here), the wave's per-school totals that
+    the district bound is computed from (`snapshot._district_row`; matched by its
+    start, since PostgreSQL keeps only the first 1 kB of a query's text)."""
     with conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM analytics_snapshotpart WHERE wave_id = %s",
                     (wave_id,))
@@ -89,8 +92,9 @@ def building_second_part(conn, wave_id):
             return None
         cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                     "AND pid <> pg_backend_pid() AND state = 'idle' "
-                    "AND query LIKE '%%FROM \"analytics_snapshotpart\"%%fingerprint%%' "
-                    "AND query LIKE '%%LIMIT 1' "
+                    "AND ((query LIKE '%%FROM \"analytics_snapshotpart\"%%fingerprint%%' "
+                    "AND query LIKE '%%LIMIT 1') "
+                    "OR query LIKE 'SELECT \"school_id\" AS school_id, COUNT(*) AS n,%%') "
                     "AND now() - state_change > interval '200 milliseconds'")
         row = cur.fetchone()
     return row[0] if row else None
