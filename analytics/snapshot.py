@@ -269,7 +269,8 @@ def attempts(groups, k, specs, district):
     if school is not None and not small_row(school, k):
         if school.n >= EXACT_FIRST_FROM:
             yield exact_school(groups, k, specs), None
-        yield district_bound.links(school, district(), k, specs), district_bound.digest(district())
+        row = district()
+        yield district_bound.links(school, row, k, specs), district_bound.digest(row)
     yield None, None
 
 

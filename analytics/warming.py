@@ -28,18 +28,16 @@ def warm_pages(snapshot_id):
     language, into the page cache. Nothing when a newer version of the wave's snapshot
     exists (its own warming covers it). Returns the number of pages rendered or found."""
     snapshot = (Snapshot.objects.defer("data", "audit")
-                .select_related("wave__series__school", "wave__series__district")
+                .select_related("wave__series__school__district", "wave__series__district")
                 .get(pk=snapshot_id))
     wave = snapshot.wave
     if Snapshot.objects.filter(wave=wave, version__gt=snapshot.version).exists():
         return 0
-    series = wave.series
-    school = None if series.district_wide else series.school
-    district = series.district if series.district_wide else series.school.district
+    series = wave.series  # a district-wide series has no school: its district level
     pages = 0
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
-            views.dashboard_body(wave, snapshot, school, False, None)
-            views.district_body(district)
+            views.dashboard_body(wave, snapshot, series.school, False, None)
+            views.district_body(series.owner_district)
             pages += 2
     return pages
