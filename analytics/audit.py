@@ -70,6 +70,14 @@ class View(NamedTuple):
     also: tuple
     same: tuple
     skip: frozenset = frozenset()
+    # With `keep`, unit 0 is audited here as those of its groups only (`_view_unit`):
+    # each relation whose parent is kept loses the children left out and gains one group,
+    # "rest:<parent>", standing for all of them with the totals `rest` gives it
+    # ((parent, row) pairs; rows as `analytics.snapshot.exact_unit` makes them). Sound
+    # when every child left out is known exactly in this view: then their sum is all
+    # they state about the kept groups, and the view's programs need not hold them.
+    keep: frozenset = frozenset()
+    rest: tuple = ()
 
 
 def audit(published, relations, k=None, *, also=(), same=(), values=True, small=None,
@@ -99,10 +107,34 @@ def audit(published, relations, k=None, *, also=(), same=(), values=True, small=
         model = _Model([units[i] for i in members], members, same, k, small, skip)
         findings += _audit_model(model, values, memo)
     for j, view in enumerate(views):
-        findings += audit(published, relations, k, also=view.also, same=view.same,
-                          values=values, small=small, skip=view.skip,
-                          memo=None if memo is None else memo.view(j))
+        pub, rels, mine, skip = _view_unit(published, relations, small, view)
+        findings += audit(pub, rels, k, also=view.also, same=view.same, values=values,
+                          small=mine, skip=skip, memo=None if memo is None else memo.view(j))
     return findings
+
+
+def _view_unit(published, relations, small, view):
+    """Unit 0 as a view audits it: whole, or its `keep` groups with a "rest" group for
+    the children each kept relation leaves out (`View`). Returns (published,
+    relations, small, skip); the rest groups are never checked."""
+    if not view.keep:
+        return published, relations, small, view.skip
+    rest, groups, rels = dict(view.rest), {}, []
+    for key, entry in published["groups"].items():
+        if key in view.keep:
+            groups[key] = entry
+    for parent, kids in relations:
+        if parent not in view.keep:
+            continue
+        kept = [kid for kid in kids if kid in view.keep]
+        if len(kept) < len(kids):
+            groups[f"rest:{parent}"] = rest[parent]
+            kept.append(f"rest:{parent}")
+        rels.append((parent, kept))
+    if small is not None:
+        small = {c for c in small if (c if isinstance(c, str) else c[0]) in view.keep}
+    skip = frozenset(view.skip) | {key for key in groups if key.startswith("rest:")}
+    return dict(published, groups=groups), rels, small, skip
 
 
 def _linked_units(count, same):

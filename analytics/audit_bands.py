@@ -39,22 +39,33 @@ def _band_findings(fams, counts):
     prog = _joint(counts, [fams[0]])
     solver, out = _Solver(prog), []
     ends = {at: _band_end(fam.model.specs[at[1]], entry) for at, (fam, entry) in entries.items()}
+    relaxed = {at: _relaxed_range(fam, solver, prog, fam.expr(*at))
+               for at, (fam, _) in entries.items()}
     proven, found = _prove(solver, prog, {
         (at, side): (*_linear(fam, prog, fam.expr(*at)), *_target(*ends[at], side))
-        for at, (fam, _) in entries.items() for side in ("end", "off")},
+        for at, (fam, _) in entries.items() for side in ("end", "off")
+        if _maybe_open(relaxed[at], ends[at])},
         _kept(fams[0], solver, prog))
     for x in found:
         fams[0].program.pool.add(fams[0].expand(x))
     for (name, key), (fam, entry) in sorted(entries.items(), key=lambda e: e[0]):
         if ((name, key), "end") in proven and ((name, key), "off") in proven:
             continue
-        rng = _relaxed_range(fam, solver, prog, fam.expr(name, key))
+        rng = relaxed[(name, key)]
         if rng is None or _band_open(rng, *ends[(name, key)], margin=PINNED_MARGIN):
             rng = _expr_range(fam, solver, prog, fam.expr(name, key))
             if rng is not None and _band_open(rng, *ends[(name, key)]):
                 continue
         out.append(_band_finding(fam, name, key, entry, rng))
     return out
+
+
+def _maybe_open(rng, ends):
+    """Whether a band may be open: its relaxed range (None: not solved) does not pin it.
+    A band the relaxation pins is pinned (no whole solution can witness it), so no
+    program is aimed at it (`_prove`): the last program of a search that witnesses
+    nothing more is solved to its optimum, the costliest step on a large program."""
+    return rng is None or _band_open(rng, *ends, margin=PINNED_MARGIN)
 
 
 def _banded(fam):
@@ -112,6 +123,8 @@ def _prove(solver, prog, targets, seeds=()):
     everything published (`_Solver`), so a target is only ever proven, never assumed;
     the others go to the exact range."""
     ids = list(targets)
+    if not ids:
+        return set(), []
     costs = sparse.csr_matrix(np.vstack([targets[t][0] for t in ids]))
     const, sign, bound = (np.array([targets[t][i] for t in ids], float) for i in (1, 2, 3))
 

@@ -243,8 +243,8 @@ def _interval(banding, spec, entry):
     publication stays safe when a group's totals become known exactly) stands for it;
     one carrying a `range` of totals (never published either: what another level
     implies about them, analytics/district_bound.py) for any total in it, ends included."""
-    if "total" in entry:
-        value = entry["total"] / entry["n"]
+    if "total" in entry:  # nobody answered: a total of 0, whatever the value
+        value = entry["total"] / entry["n"] if entry["n"] else 0.0
         return value, value, None
     if "range" in entry:
         return entry["range"][0] / entry["n"], entry["range"][1] / entry["n"], None

@@ -164,6 +164,7 @@ def audit_digest(published, relations, k, also=(), same=(), small=(), views=()):
     (`analytics.audit.View`)."""
     plain = {"published": published, "relations": relations, "k": k, "also": also,
              "same": same, "small": sorted(map(repr, small or ())),
-             "views": [[v.also, v.same, sorted(v.skip)] for v in views]}
+             "views": [[v.also, v.same, sorted(v.skip), sorted(v.keep), v.rest]
+                       for v in views]}
     text = jsontext.dumps(plain, sort_keys=True, default=repr)
     return hashlib.blake2b(text, digest_size=20).hexdigest()

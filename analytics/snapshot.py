@@ -191,6 +191,16 @@ def small_row(group, k):
     return group.n < k or any(m.n < k for m in group.measures.values())
 
 
+def rest_row(whole, part):
+    """The true size and totals of a group less one of its parts, as a row of
+    `exact_unit`: what the other parts, each known exactly, state together."""
+    entries = {}
+    for m, v in whole.measures.items():
+        o = part.measures.get(m)
+        entries[m] = {"n": v.n - (o.n if o else 0), "total": v.total - (o.total if o else 0)}
+    return {"suppressed": False, "n": whole.n - part.n, "measures": entries}
+
+
 def exact_unit(group, k, spec_measures, label="exact"):
     """A group's true size and totals as the "school" of a unit of an audit (entries
     carrying `total` stand for exactly that value; analytics/audit_family.py), marked
@@ -448,9 +458,11 @@ def split_whole(also, same, groups, k, most=SPLIT_GROUPS):
     """The district's audit split so that its cost grows with the parts that enter it
     whole, not with their square (every cell of every such part checked over one
     program holding them all). Each such part whose school's row holds no small cell
-    is checked in a view of its own (`audit.View`): the district's publication, the
-    part whole and every other school as its true totals (`exact_unit`: the most
-    anything can tell about them), checking the part's cells and its school's row.
+    is checked in a view of its own (`audit.View`): the district's row and its school's
+    row, the part whole and every other school as its true totals (the most anything
+    can tell about them), which state together only their sum, so the view holds that
+    sum as one row (`rest_row`) and its cost does not grow with the district; it checks
+    the part's cells and its school's row.
     Sound, as each view states at least what everything published together does;
     stricter, as a cell only another school's uncertainty protects counts as
     unprotected (hiding the district row's value always settles it). The main audit
@@ -462,16 +474,12 @@ def split_whole(also, same, groups, k, most=SPLIT_GROUPS):
              if not also[i - 1][0].get("hypothetical") and not small_row(by_key[key], k)]
     if len(alone) < 2 or sum(len(also[i - 1][0]["groups"]) for i in alone) <= most:
         return also, ()
-    exact = {i: also[i - 1] if also[i - 1][0].get("hypothetical") else (exact_unit(
-        by_key[key], k, also[i - 1][0]["measures"], f"exact:{key.split(':', 1)[1]}"), [])
-        for i, key in rows.items()}
-    views = []
-    for i in alone:
-        order = [i] + [j for j in sorted(rows) if j != i]
-        views.append(View(
-            tuple(also[i - 1] if j == i else exact[j] for j in order),
-            tuple(((0, rows[j]), (n, "school")) for n, j in enumerate(order, start=1)),
-            frozenset(by_key) - {rows[i]}))
+    # Every other school is known exactly in a view, so all it needs of them is their
+    # sum: the district's true totals less this school's (`audit.View` `keep`, `rest`).
+    views = [View((also[i - 1],), (((0, rows[i]), (1, "school")),), frozenset({"district"}),
+                  frozenset({"district", rows[i]}),
+                  (("district", rest_row(by_key["district"], by_key[rows[i]])),))
+             for i in alone]
     main = [(dict(pub, checked=False), rels) if i in alone else (pub, rels)
             for i, (pub, rels) in enumerate(also, start=1)]
     return main, tuple(views)

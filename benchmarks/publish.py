@@ -38,7 +38,9 @@ and audit gate, timed in this process (benchmarks/profiling.py `school_audit_cos
 --district-only (with --reuse, after a run without it) replaces steps 2-4: the district
 level over the last snapshot's parts, built in this process with the parts that enter
 it whole audited all at once and each apart (benchmarks/profiling.py
-`district_level_costs`).
+`district_level_costs`); with --copies 1,2,4, instead, over the parts with each school
+copied that many times, to see how its cost grows with the district
+(benchmarks/district_scale.py).
 --steps replaces steps 3-4: each step of each school's part timed in this process, ms per
 school, the audit apart, against the floor's share of one school
 (benchmarks/publish_steps.py).
@@ -85,6 +87,9 @@ def parse_args(argv=None):
     p.add_argument("--district-only", action="store_true",
                    help="with --reuse: only time the district level over the last "
                    "snapshot's parts, its whole parts audited at once and apart")
+    p.add_argument("--copies", default="",
+                   help="with --district-only: the district level over the parts with each "
+                   "school copied this many times, e.g. 1,2,4 (benchmarks/district_scale.py)")
     p.add_argument("--steps", action="store_true",
                    help="time each step of each school's part in this process (ms per "
                    "school, the audit apart) against the floor")
@@ -390,6 +395,11 @@ def main(argv=None):
         from benchmarks.profiling import school_audit_costs
 
         print(school_audit_costs(wave))
+        return 0
+    if args.district_only and args.copies:
+        from benchmarks.district_scale import district_level_scaling
+
+        print(district_level_scaling(wave, [int(c) for c in args.copies.split(",")]))
         return 0
     if args.district_only:
         from benchmarks.profiling import district_level_costs

@@ -11,7 +11,7 @@ import pytest
 from analytics import disclosure
 from analytics.audit import View, audit
 from analytics.disclosure import Group
-from analytics.snapshot import SPLIT_GROUPS, district_links, split_whole
+from analytics.snapshot import SPLIT_GROUPS, district_links, exact_unit, split_whole
 from tests.analytics.test_disclosure import ITEMS, K, build
 from tests.analytics.test_district_bound import (
     DIMS,
@@ -70,13 +70,56 @@ def test_each_part_entering_whole_gets_a_view_of_its_own():
     assert [dict(u, checked=None) for u, _ in main[:3]] == [
         dict(u, checked=None) for u, _ in also[:3]] and main[3] == also[3]
     assert len(views) == 3
+    whole = next(r for r in rows if r.key == "district")
     for view, key in zip(views, ["school:S1", "school:S2", "school:S3"], strict=True):
-        # The part whole first, every other school as its true totals.
-        assert view.also[0] == also[int(key[-1]) - 1]
-        assert all(u.get("hypothetical") and set(u["groups"]) == {"school"}
-                   for u, _ in view.also[1:])
-        assert {a[1] for a, _ in view.same} == set(keys.values())
-        assert view.skip == {r.key for r in rows} - {key}
+        # The part whole, the district and its school's row, and the other schools
+        # together as their true totals: the district's less its school's.
+        assert view.also == (also[int(key[-1]) - 1],)
+        assert view.same == (((0, key), (1, "school")),)
+        assert view.keep == {"district", key} and view.skip == {"district"}
+        (parent, rest), = view.rest
+        school = next(r for r in rows if r.key == key)
+        assert parent == "district" and rest["n"] == whole.n - school.n
+        for m, entry in rest["measures"].items():
+            assert entry == {"n": whole.measures[m].n - school.measures[m].n,
+                             "total": whole.measures[m].total - school.measures[m].total}
+
+
+def every_school_exact(also, same, rows, k):
+    """The views as they were before `View.keep`: the district's publication whole, the
+    part whole and every other school as its own true totals (`exact_unit`)."""
+    by_key, order = {r.key: r for r in rows}, {i: key for (_, key), (i, _) in same}
+    views = []
+    for view in split_whole(also, same, rows, k, 0)[1]:
+        (_, mine), _ = view.same[0]
+        others = [j for j in sorted(order) if order[j] != mine]
+        units = view.also + tuple((exact_unit(by_key[order[j]], k, also[j - 1][0]["measures"],
+                                              f"exact:{j}"), []) for j in others)
+        links = view.same + tuple(((0, order[j]), (n, "school"))
+                                  for n, j in enumerate(others, start=2))
+        views.append(View(units, links, frozenset(by_key) - {mine}))
+    return views
+
+
+@pytest.mark.parametrize(("seed", "leaks"), [(3, False), (5, False), (8, True), (10, True)])
+def test_a_view_with_the_rest_as_one_row_finds_what_every_school_exact_finds(seed, leaks):
+    """The other schools, each known exactly, state together only their sum: a view
+    holding that sum as one row finds the same cells as one holding every school, on
+    publications with leaks (the parts' views ignored) and without."""
+    parts, keys, rows, relations = district(seed)
+    also, same, hidden = district_links(parts, keys, rows, K)
+    main, views = split_whole(also, same, rows, K, 0)
+    before = every_school_exact(also, same, rows, K)
+    skip, found = {r.key for r in rows}, []
+    for decision in (suppress(rows, relations, (main, same, hidden), ()),
+                     suppress(rows, relations, (main, same, hidden), views)):
+        published = disclosure.publish(rows, decision, K)
+        found.append([{(f.group, f.measure, f.condition) for f in audit(
+            published, relations, K, small=decision.small, skip=skip, views=v)}
+            for v in (views, before)])
+    (blind, blind_before), (seen, seen_before) = found
+    assert blind == blind_before and bool(blind) == leaks
+    assert seen == seen_before == set() and len(before[0].also) == len(parts)
 
 
 def test_one_part_whole_or_small_parts_are_not_split():
@@ -125,8 +168,8 @@ def test_the_views_check_the_parts_cells(seed):
 
     def inside(decision):
         published = disclosure.publish(rows, decision, K)
-        return [f for v in views for f in audit(published, relations, K, small=(), also=v.also,
-                                                same=v.same, skip=v.skip) if "/" in f.group]
+        return [f for f in audit(published, relations, K, small=(), skip={r.key for r in rows},
+                                 views=views) if "/" in f.group]
 
     blind = suppress(rows, relations, (main, same, hidden), ())
     assert inside(blind) and {f.condition for f in inside(blind)} == {"value"}
