@@ -99,10 +99,11 @@ def audit(published, relations, k=None, *, also=(), same=(), values=True, small=
     not checked here; nor are those of a unit marked `"checked": False`, but for groups
     that are also unit 0's. `views`: more audits of unit 0 (`View`), each with its own units,
     whose findings are added (with a memo of its own, `AuditMemo.view`): a cell
-    checked in a view that is sound for it need not be audited with everything at once.
+    checked in a view that is sound for it need not be audited with everything at once,
+    and is not: a group of unit 0 that a view checks is skipped here.
     """
     units = [(published, relations)] + [tuple(u) for u in also]
-    findings = []
+    findings, skip = [], set(skip) | _viewed(published, views)
     for members in _linked_units(len(units), same):
         model = _Model([units[i] for i in members], members, same, k, small, skip)
         findings += _audit_model(model, values, memo)
@@ -111,6 +112,11 @@ def audit(published, relations, k=None, *, also=(), same=(), values=True, small=
         findings += audit(pub, rels, k, also=view.also, same=view.same, values=values,
                           small=mine, skip=skip, memo=None if memo is None else memo.view(j))
     return findings
+
+
+def _viewed(published, views):
+    """The groups of unit 0 that one of the views checks (`View`)."""
+    return {key for v in views for key in (v.keep or published["groups"]) if key not in v.skip}
 
 
 def _view_unit(published, relations, small, view):

@@ -466,8 +466,9 @@ def split_whole(also, same, groups, k, most=SPLIT_GROUPS):
     Sound, as each view states at least what everything published together does;
     stricter, as a cell only another school's uncertainty protects counts as
     unprotected (hiding the district row's value always settles it). The main audit
-    keeps such parts whole, for the district's own cells, but leaves their cells to
-    their views (`"checked": False`). Returns (also, views): unchanged, with none,
+    keeps such parts whole, for the district's own cells, but leaves their cells and
+    their school rows to their views (`"checked": False`; `audit` skips what a view
+    checks). Returns (also, views): unchanged, with none,
     unless two or more parts would be split off holding more than `most` groups."""
     by_key, rows = {g.key: g for g in groups}, {i: key for (_, key), (i, _) in same}
     alone = [i for i, key in rows.items()

@@ -193,6 +193,23 @@ def test_a_skipped_group_is_not_checked():
     assert audit(published, relations, K, small=decision.small, skip={"a"}, views=[again])
 
 
+def test_a_group_a_view_checks_is_checked_there_only():
+    """The main audit skips what a view checks: a leak is reported once, by the view
+    that checks it, not again by the main audit."""
+    rows = [Group(key, n, {}) for key, n in (("all", 30), ("a", 3), ("b", 27))]
+    relations = [("all", ["a", "b"])]
+    decision = disclosure.Decision(specs={})
+    decision.hidden_groups.add("a")
+    decision.small.add("a")
+    published = disclosure.publish(rows, decision, K)
+    alone = audit(published, relations, K, small=decision.small)
+    assert alone and {f.group for f in alone} == {"a"}
+    again = View((), (), frozenset())
+    assert audit(published, relations, K, small=decision.small, views=[again]) == alone
+    elsewhere = View((), (), frozenset({"a"}))
+    assert audit(published, relations, K, small=decision.small, views=[elsewhere]) == alone
+
+
 def test_a_unit_marked_unchecked_leaves_its_cells_to_another_audit():
     rows = [Group(key, n, {}) for key, n in (("all", 30), ("a", 3), ("b", 27))]
     decision = disclosure.Decision(specs={})
