@@ -178,15 +178,19 @@ def test_the_views_check_the_parts_cells(seed):
     assert attacker(parts, keys, rows, relations, seen) == []
 
 
-def test_a_skipped_group_is_not_checked():
-    """`skip` leaves a group's cells to another audit: a line with one hidden cell
-    leaks it, unless that cell's group is skipped."""
+def one_hidden():
+    """A line with one hidden cell, "a", which leaks: (published, relations, decision)."""
     rows = [Group(key, n, {}) for key, n in (("all", 30), ("a", 3), ("b", 27))]
-    relations = [("all", ["a", "b"])]
     decision = disclosure.Decision(specs={})
     decision.hidden_groups.add("a")
     decision.small.add("a")
-    published = disclosure.publish(rows, decision, K)
+    return disclosure.publish(rows, decision, K), [("all", ["a", "b"])], decision
+
+
+def test_a_skipped_group_is_not_checked():
+    """`skip` leaves a group's cells to another audit: a line with one hidden cell
+    leaks it, unless that cell's group is skipped."""
+    published, relations, decision = one_hidden()
     assert audit(published, relations, K, small=decision.small)
     assert audit(published, relations, K, small=decision.small, skip={"a"}) == []
     again = View((), (), frozenset())
@@ -196,12 +200,7 @@ def test_a_skipped_group_is_not_checked():
 def test_a_group_a_view_checks_is_checked_there_only():
     """The main audit skips what a view checks: a leak is reported once, by the view
     that checks it, not again by the main audit."""
-    rows = [Group(key, n, {}) for key, n in (("all", 30), ("a", 3), ("b", 27))]
-    relations = [("all", ["a", "b"])]
-    decision = disclosure.Decision(specs={})
-    decision.hidden_groups.add("a")
-    decision.small.add("a")
-    published = disclosure.publish(rows, decision, K)
+    published, relations, decision = one_hidden()
     alone = audit(published, relations, K, small=decision.small)
     assert alone and {f.group for f in alone} == {"a"}
     again = View((), (), frozenset())
