@@ -544,6 +544,8 @@ def _all_shown(group, specs, decision):
 
 
 def _shown(m, spec):
+    if not m.n:  # nobody answered: no value (fewer than k answers, so always hidden)
+        return {"value": None}
     if spec["kind"] == "percent":
         return band_percent((m.total / m.n - spec["lo"]) / (spec["hi"] - spec["lo"]), m.n)
     return band_mean(m.total / m.n, m.n, spec["lo"], spec["hi"], mean_places(spec, m.n))

@@ -20,6 +20,7 @@ from analytics.disclosure import (
     publish,
     suppress,
 )
+from analytics.snapshot import exact_unit
 
 K = 10
 ITEMS = {f"Q{i}": ItemScale(reverse=False, favorable=frozenset({3, 4})) for i in range(4)}
@@ -360,3 +361,21 @@ def test_hidden_cells_mirrored_from_another_publication_are_hidden_here():
     assert ("class:7A", "item:Q0:mean") in decision.hidden_measures
     assert "suppressed" in publish(groups, decision, K)["groups"]["class:7A"]["measures"][
         "item:Q0:mean"]
+
+
+def test_an_item_nobody_in_a_shown_group_answered_is_hidden_and_audited():
+    """Every student of class b skipped Q1 (answers may be partial): its measures have
+    no answers, so no value; they are hidden, and the audit reads a true total of
+    nobody (a school's row in the district's audit, `exact_unit`) as zero."""
+    people = students("a", 12, [3, 4]) + students("b", 6, [2, None]) + students("b", 6, [3, None])
+    groups, relations = build(people, dims=("class",), n_items=2)
+    b = next(g for g in groups if g.key == "class:b")
+    assert b.n == 12 and b.measures["item:Q1:mean"].n == 0
+    decision = safe(groups, relations)
+    shown = publish(groups, decision, K)
+    assert all(shown["groups"]["class:b"]["measures"][f"item:Q1:{m}"]["suppressed"]
+               for m in ("mean", "favorable", "option:1", "option:4"))
+    exact = exact_unit(b, K, shown["measures"])
+    assert exact["groups"]["school"]["measures"]["item:Q1:mean"] == {"n": 0, "total": 0.0}
+    assert audit(shown, relations, K, small=decision.small, also=[(exact, [])],
+                 same=[((0, "class:b"), (1, "school"))]) == []
