@@ -108,9 +108,9 @@ def audit(published, relations, k=None, *, also=(), same=(), values=True, small=
         model = _Model([units[i] for i in members], members, same, k, small, skip)
         findings += _audit_model(model, values, memo)
     for j, view in enumerate(views):
-        pub, rels, mine, skip = _view_unit(published, relations, small, view)
+        pub, rels, mine, unchecked = _view_unit(published, relations, small, view)
         findings += audit(pub, rels, k, also=view.also, same=view.same, values=values,
-                          small=mine, skip=skip, memo=None if memo is None else memo.view(j))
+                          small=mine, skip=unchecked, memo=None if memo is None else memo.view(j))
     return findings
 
 

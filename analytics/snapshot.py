@@ -194,19 +194,24 @@ def small_row(group, k):
 def rest_row(whole, part):
     """The true size and totals of a group less one of its parts, as a row of
     `exact_unit`: what the other parts, each known exactly, state together."""
-    entries = {}
-    for m, v in whole.measures.items():
-        o = part.measures.get(m)
-        entries[m] = {"n": v.n - (o.n if o else 0), "total": v.total - (o.total if o else 0)}
-    return {"suppressed": False, "n": whole.n - part.n, "measures": entries}
+    none = disclosure.Measure(0, 0.0, 0, 0)
+    return _exact_row(whole.n - part.n, {
+        m: (v.n - part.measures.get(m, none).n, v.total - part.measures.get(m, none).total)
+        for m, v in whole.measures.items()})
+
+
+def _exact_row(n, totals):
+    """A row of true values ({measure: (answers, total)}): entries carrying `total`
+    stand for exactly that value (analytics/audit_family.py)."""
+    entries = {m: {"n": answers, "total": total} for m, (answers, total) in totals.items()}
+    return {"suppressed": False, "n": n, "measures": entries}
 
 
 def exact_unit(group, k, spec_measures, label="exact"):
     """A group's true size and totals as the "school" of a unit of an audit (entries
     carrying `total` stand for exactly that value; analytics/audit_family.py), marked
     hypothetical: never published."""
-    entries = {m: {"n": v.n, "total": v.total} for m, v in group.measures.items()}
-    row = {"suppressed": False, "n": group.n, "measures": entries}
+    row = _exact_row(group.n, {m: (v.n, v.total) for m, v in group.measures.items()})
     return {"k": k, "banding": [list(b) for b in disclosure.BANDING], "unit": label,
             "hypothetical": True, "measures": spec_measures, "groups": {"school": row}}
 

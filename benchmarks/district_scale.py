@@ -51,12 +51,11 @@ def rebound(parts, keys, totals, spec):
             part.audit["district_bound"] = now
 
 
-def build(wave, parts, totals):
+def build(wave, spec, parts, totals):
     """The district level over these parts and totals; (CPU s, wall s, report)."""
     from analytics import aggregation, snapshot
     from analytics.publishing import previous_document
 
-    spec, _, _ = snapshot.series_setup(wave.series)
     keys = {p.school_id: f"school:{p.school.public_id}" for p in parts}
     rebound(parts, keys, totals, spec)
     wall, started = time.perf_counter(), time.process_time()
@@ -68,13 +67,9 @@ def build(wave, parts, totals):
 def district_level_scaling(wave, sizes):
     """Lines of the report: the district level at each number of copies."""
     from analytics import aggregation, snapshot
-    from analytics.models import Snapshot
-    from benchmarks import BenchError
+    from benchmarks.profiling import latest_parts
 
-    latest = Snapshot.objects.filter(wave=wave).order_by("-version").first()
-    if latest is None:
-        raise BenchError("--district-only: publish the wave first (run without it, --reuse)")
-    parts = sorted(latest.parts.select_related("school"), key=lambda p: p.school.name)
+    parts = latest_parts(wave)
     spec, _, _ = snapshot.series_setup(wave.series)
     totals = aggregation.fetch_school_totals(spec, wave.id)
     lines = ["schools  cpu s  wall s  parts whole / apart  hidden measures  cpu s a school "
@@ -82,7 +77,7 @@ def district_level_scaling(wave, sizes):
     base = None
     for copies in sizes:
         some, sums = copied(parts, totals, copies)
-        cpu, wall, report = build(wave, some, sums)
+        cpu, wall, report = build(wave, spec, some, sums)
         each = cpu / len(some)
         base = base or each
         lines.append(f"{len(some):7d}  {cpu:5.1f}  {wall:6.1f}  {report['parts_whole']:5d} / "

@@ -229,6 +229,16 @@ def school_audit_costs(wave):
     return "\n".join(lines)
 
 
+def latest_parts(wave):
+    """The parts of the wave's latest snapshot, by school name (--district-only)."""
+    from analytics.models import Snapshot
+
+    latest = Snapshot.objects.filter(wave=wave).order_by("-version").first()
+    if latest is None:
+        raise BenchError("--district-only: publish the wave first (run without it, --reuse)")
+    return sorted(latest.parts.select_related("school"), key=lambda p: p.school.name)
+
+
 def district_level_costs(wave):
     """The district level of a generated wave published before (benchmarks/publish.py
     --district-only, with --reuse), over its latest snapshot's parts, built in this
@@ -236,13 +246,9 @@ def district_level_costs(wave):
     `snapshot.SPLIT_GROUPS` out of reach) and each apart (`snapshot.split_whole`). CPU and
     wall seconds, parts whole and apart, measures hidden, and the ratio."""
     from analytics import snapshot
-    from analytics.models import Snapshot
     from analytics.publishing import previous_document
 
-    latest = Snapshot.objects.filter(wave=wave).order_by("-version").first()
-    if latest is None:
-        raise BenchError("--district-only: publish the wave first (run without it, --reuse)")
-    parts = sorted(latest.parts.select_related("school"), key=lambda p: p.school.name)
+    parts = latest_parts(wave)
     lines, cpu = ["district level    cpu s  wall s  parts whole / apart  hidden groups / "
                   "measures"], {}
     split = snapshot.SPLIT_GROUPS
